@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vitals-dev/vitals/report"
+	"github.com/vitals-dev/vitals/saga"
+)
+
+type checkOptions struct {
+	run          runFlags
+	format       string
+	out          string
+	failOn       string
+	baseline     string
+	allInstances bool
+}
+
+func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
+	o := &checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Audit every instance in the window and report findings",
+		Long: `check reads every configured source, rebuilds each instance, judges it as of
+--as-of and reports the findings. The exit code drives alerting: 0 nothing at or
+above --fail-on, 1 findings at or above it, 2 usage or config error, 3 a source
+failed (the report is marked incomplete), 130 interrupted.`,
+		Example: `  vitals check
+  vitals check --format json --out report.json --baseline yesterday.json
+  vitals check --config prod.yaml --since 24h --as-of now --fail-on critical`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runCheck(cmd.Context(), o, stdout, stderr)
+		},
+	}
+	o.run.bind(cmd)
+	f := cmd.Flags()
+	f.StringVarP(&o.format, "format", "f", "table", "output format: table, json or markdown")
+	f.StringVarP(&o.out, "out", "o", "", "write the report to this file (atomically) instead of stdout")
+	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding has this severity or higher: critical, high, medium, low, info, or none")
+	f.StringVar(&o.baseline, "baseline", "", "previous JSON report: mark findings new, open or resolved")
+	f.BoolVar(&o.allInstances, "all-instances", false, "list every judged instance in the report, not only those with findings")
+	return cmd
+}
+
+func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) error {
+	format, err := report.ParseFormat(o.format)
+	if err != nil {
+		return usagef("--format: %v", err)
+	}
+	threshold := saga.Severity(0)
+	if o.failOn != "none" {
+		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
+			return usagef("--fail-on: %v (or none)", err)
+		}
+	}
+	var prev *report.Report
+	if o.baseline != "" {
+		if prev, err = report.LoadBaseline(o.baseline); err != nil {
+			return usagef("--baseline: %v", err)
+		}
+	}
+	cfg, res, err := o.run.load(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := report.Build(ctx, res, report.Options{ConfigPath: cfg.Path, AllInstances: o.allInstances})
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		report.ApplyBaseline(rep, prev, o.baseline)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	write := func(w io.Writer) error { return report.Write(w, rep, format) }
+	if o.out == "" {
+		err = write(stdout)
+	} else {
+		err = writeAtomic(o.out, write)
+	}
+	if err != nil {
+		return err
+	}
+	if failed := res.Failed(); failed != nil {
+		return failed
+	}
+	if threshold > 0 {
+		n := 0
+		for _, f := range rep.Findings {
+			if sev, _ := saga.ParseSeverity(f.Severity); sev >= threshold {
+				n++
+			}
+		}
+		if n > 0 {
+			return &findingsError{n: n}
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes to a temporary file next to path and renames it into
+// place, so path is never left half written.
+func writeAtomic(path string, write func(io.Writer) error) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if err := write(tmp); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	ok = true
+	return nil
+}
+
+func joinComma(ss []string) string { return strings.Join(ss, ", ") }

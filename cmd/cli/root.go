@@ -1,0 +1,111 @@
+// Package cli holds vitals' cobra commands. Each binds its flags into an
+// options struct and calls a run function with IO streams; the work is
+// done by the library packages.
+package cli
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/sources/all"
+)
+
+// DefaultConfig is the config used when neither --config nor VITALS_CONFIG
+// is given: the bundled checkout demo.
+const DefaultConfig = "configs/checkout.yaml"
+
+// Main runs vitals with args and returns the exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && ctx.Err() != nil {
+		err = context.Canceled
+	}
+	return exitCode(err, stderr)
+}
+
+// NewRoot builds the command tree.
+func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "vitals",
+		Short: "Rebuild hidden sagas from the evidence your systems leave behind, and audit them",
+		Long: `vitals reads what a system without a workflow engine leaves behind (database
+rows, payment-provider exports, event streams, dead-letter queues), rebuilds every
+business process instance from that evidence, says where each one stands, and flags
+the broken and ambiguous ones.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usagef("%v (see %s --help)", err, c.CommandPath())
+	})
+	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr))
+	return root
+}
+
+// runFlags are the flags every auditing command shares.
+type runFlags struct {
+	config string
+	strict bool
+	flags  *pflag.FlagSet
+}
+
+func (rf *runFlags) bind(cmd *cobra.Command) {
+	f := cmd.Flags()
+	def := DefaultConfig
+	if env := os.Getenv("VITALS_CONFIG"); env != "" {
+		def = env
+	}
+	f.StringVarP(&rf.config, "config", "c", def, "config file (env VITALS_CONFIG)")
+	f.String("as-of", "", "judge as of this RFC 3339 time, or now (env VITALS_AS_OF; default: the config's as_of, else now)")
+	f.String("since", "", "judge instances started since this time or duration before as-of, e.g. 72h (env VITALS_WINDOW_SINCE)")
+	f.String("until", "", "judge instances started before this time (default as-of; env VITALS_WINDOW_UNTIL)")
+	f.String("lookback", "", "read this much before --since so earlier evidence still links (env VITALS_WINDOW_LOOKBACK)")
+	f.String("grace", "", "instances younger than this are in flight, never flagged (env VITALS_GRACE)")
+	f.BoolVar(&rf.strict, "strict", false, "stop at the first bad input (exit 3) instead of counting it")
+	rf.flags = f
+}
+
+// load reads the config and runs the pipeline up to correlation.
+func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config, *reconcile.Result, error) {
+	cfg, err := config.Load(rf.config, rf.flags)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := reconcile.Options{Strict: rf.strict}
+	if isTerminal(stderr) {
+		opts.Progress = stderr
+	}
+	res, err := reconcile.Run(ctx, in, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, res, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

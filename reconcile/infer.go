@@ -1,0 +1,595 @@
+package reconcile
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/rules"
+	"github.com/vitals-dev/vitals/saga"
+)
+
+// evid is one piece of evidence for one step or compensation.
+type evid struct {
+	id      record.ID
+	role    saga.Role
+	t       int64
+	src     record.Sym
+	dead    bool   // a dead letter: a failed attempt, never a source's verdict
+	dup     bool   // a repeated delivery of an earlier record
+	attempt string // attempt key value
+}
+
+// inferer infers step states; each goroutine has its own.
+type inferer struct {
+	r        *Result
+	cls      *rules.Classifier
+	deadKind record.Sym
+	hasDead  bool
+	matches  []rules.Match
+	ev       [][]evid
+	seen     map[deliveryKey]record.ID
+}
+
+type deliveryKey struct {
+	src, kind record.Sym
+	key       record.KeyID
+}
+
+func (r *Result) newInferer() *inferer {
+	m := r.Model
+	x := &inferer{r: r, cls: m.Classifier(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
+	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
+	return x
+}
+
+func (x *inferer) instance(c *comp) (*saga.Instance, error) {
+	r := x.r
+	st := r.Store
+	m := r.Model
+	ms := r.members[c.off : c.off+c.n]
+	asOf := r.In.AsOf
+	in := &saga.Instance{
+		Process: m.Name,
+		Root:    c.name,
+		Roots:   c.roots,
+		Start:   st.Time(ms[0]),
+		Last:    st.Time(ms[len(ms)-1]),
+		Records: ms,
+		Orphan:  c.orphan(),
+	}
+	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
+	in.InGrace = asOf.Sub(in.Start) < r.In.Grace
+	if in.Orphan {
+		return in, nil
+	}
+
+	for i := range x.ev {
+		x.ev[i] = x.ev[i][:0]
+	}
+	clear(x.seen)
+	for _, id := range ms {
+		var err error
+		x.matches, err = x.cls.Classify(id, x.matches[:0])
+		if err != nil {
+			return nil, err
+		}
+		if len(x.matches) == 0 {
+			continue
+		}
+		src, kind, _ := st.Sig(id)
+		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind}
+		if m.DeliveryType >= 0 {
+			st.Keys(id, func(typ int, k record.KeyID) {
+				if typ != m.DeliveryType {
+					return
+				}
+				dk := deliveryKey{src: src, kind: kind, key: k}
+				if _, ok := x.seen[dk]; ok {
+					e.dup = true
+				} else {
+					x.seen[dk] = id
+				}
+			})
+		}
+		for _, mt := range x.matches {
+			e.role = mt.Role
+			e.attempt = ""
+			if mt.Target < len(m.Steps) {
+				if at := m.Steps[mt.Target].AttemptType; at >= 0 {
+					e.attempt, _ = st.KeyOf(id, at)
+				}
+			}
+			x.ev[mt.Target] = append(x.ev[mt.Target], e)
+		}
+	}
+
+	for j, c := range m.Comps {
+		if ev := x.ev[len(m.Steps)+j]; len(ev) > 0 {
+			if in.CompEvidence == nil {
+				in.CompEvidence = map[string][]saga.Evidence{}
+			}
+			in.CompEvidence[c.Name] = toEvidence(ev)
+		}
+	}
+	steps := make([]saga.StepResult, len(m.Steps))
+	for i, s := range m.Steps {
+		steps[i] = x.step(s, x.ev[i])
+	}
+	x.skipped(steps)
+	in.Steps = steps
+
+	// Did the instance abort? At the first failed (non-retriable) step
+	// after which nothing succeeded, or when compensations began before the
+	// last step succeeded.
+	last := len(steps) - 1
+	failIdx := -1
+	var failAt time.Time
+	for i := range steps {
+		if steps[i].Effective == saga.Failed && !laterSucceeded(steps, i) {
+			failIdx, failAt = i, steps[i].At
+			break
+		}
+	}
+	if failIdx < 0 && steps[last].Effective != saga.Succeeded {
+		var first int64
+		for j := range m.Comps {
+			for _, e := range x.ev[len(m.Steps)+j] {
+				if first == 0 || e.t < first {
+					first = e.t
+				}
+			}
+		}
+		if first != 0 {
+			failIdx = 0
+			for failIdx < len(steps) && steps[failIdx].Effective == saga.Succeeded {
+				failIdx++
+			}
+			failAt = time.Unix(0, first).UTC()
+		}
+	}
+	if failIdx < 0 {
+		// Only a live instance waits for its next step.
+		x.pending(steps)
+	}
+	aborted := failIdx >= 0
+	if aborted {
+		in.Aborted, in.FailedAt = true, failAt
+		if failIdx < len(steps) {
+			in.FailedStep = steps[failIdx].Name
+		}
+		for i := last; i >= 0; i-- {
+			s := m.Steps[i]
+			if s.Comp == nil {
+				continue
+			}
+			switch steps[i].Effective {
+			case saga.Succeeded:
+				in.Compensations = append(in.Compensations, x.comp(s.Comp, x.ev[len(m.Steps)+s.Comp.Index], failAt))
+			case saga.Unknown:
+				in.Compensations = append(in.Compensations, saga.CompResult{
+					Name: s.Comp.Name, For: s.Name, State: saga.CompensationUnknown,
+					Evidence: toEvidence(x.ev[len(m.Steps)+s.Comp.Index]),
+					Note:     fmt.Sprintf("the outcome of %s is unknown: find out before compensating", s.Name),
+				})
+			}
+		}
+	}
+
+	for _, s := range steps {
+		if s.State == saga.Conflicting || s.State == saga.Unknown || len(s.UnknownAttempts) > 0 {
+			in.NeedsAttention = true
+		}
+	}
+	if len(c.roots) > 1 {
+		in.NeedsAttention = true
+	}
+	in.Outcome, in.Note = outcome(in, steps, aborted, r.In.Grace)
+	return in, nil
+}
+
+func laterSucceeded(steps []saga.StepResult, i int) bool {
+	for j := i + 1; j < len(steps); j++ {
+		if steps[j].Effective == saga.Succeeded {
+			return true
+		}
+	}
+	return false
+}
+
+func outcome(in *saga.Instance, steps []saga.StepResult, aborted bool, grace time.Duration) (saga.Outcome, string) {
+	if in.InGrace {
+		return saga.InFlight, fmt.Sprintf("younger than the %s grace period", grace)
+	}
+	has := func(st saga.State) bool {
+		for _, s := range steps {
+			if s.State == st {
+				return true
+			}
+		}
+		return false
+	}
+	if aborted {
+		var failed, missing, unknown, pending bool
+		for _, c := range in.Compensations {
+			switch {
+			case c.State == saga.CompensationFailed:
+				failed = true
+			case c.State == saga.CompensationStalled, c.State == saga.CompensationRequired && c.Late:
+				missing = true
+			case c.State == saga.CompensationUnknown:
+				unknown = true
+			case c.State == saga.Compensating, c.State == saga.CompensationRequired:
+				pending = true
+			}
+		}
+		switch {
+		case failed:
+			return saga.CompensationFailedO, ""
+		case missing:
+			return saga.FailedUncompensated, ""
+		case unknown:
+			return saga.Ambiguous, "a step's outcome is unknown, so whether to compensate it is too"
+		case pending:
+			return saga.InFlight, "compensating"
+		}
+		return saga.CompensatedOutcome, ""
+	}
+	if steps[len(steps)-1].Effective == saga.Succeeded {
+		return saga.Completed, ""
+	}
+	if has(saga.Overdue) {
+		return saga.Stalled, ""
+	}
+	for _, s := range steps {
+		if s.Effective == saga.Unknown {
+			return saga.Ambiguous, ""
+		}
+	}
+	if has(saga.Requested) {
+		return saga.InFlight, ""
+	}
+	return saga.Stalled, "no step is pending and the last step never succeeded"
+}
+
+func toEvidence(ev []evid) []saga.Evidence {
+	out := make([]saga.Evidence, 0, len(ev))
+	for _, e := range ev {
+		out = append(out, saga.Evidence{Record: e.id, Role: e.role})
+	}
+	return out
+}
+
+// verdict is the state of one attempt.
+type verdict struct {
+	key      string
+	state    saga.State
+	eff      saga.State
+	at       int64
+	deadline int64
+	note     string
+	n        int // attempts it stands for
+}
+
+func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
+	res := saga.StepResult{Name: s.Name, State: saga.NotSeen, Effective: saga.NotSeen}
+	if len(ev) == 0 {
+		return res
+	}
+	res.Evidence = toEvidence(ev)
+	for _, e := range ev {
+		if e.dup && !slices.Contains(res.Duplicates, e.id) {
+			res.Duplicates = append(res.Duplicates, e.id)
+		}
+	}
+	// Group by attempt key, in order of first appearance.
+	var keys []string
+	for _, e := range ev {
+		if !slices.Contains(keys, e.attempt) {
+			keys = append(keys, e.attempt)
+		}
+	}
+	vs := make([]verdict, 0, len(keys))
+	for _, k := range keys {
+		vs = append(vs, x.attempt(s, ev, k))
+	}
+	rank := map[saga.State]int{saga.Conflicting: 6, saga.Succeeded: 5, saga.Requested: 4, saga.Unknown: 3, saga.Overdue: 2, saga.Failed: 1}
+	effRank := map[saga.State]int{saga.Succeeded: 5, saga.Requested: 4, saga.Unknown: 3, saga.Overdue: 2, saga.Failed: 1}
+	best, bestEff := vs[0], vs[0]
+	for _, v := range vs[1:] {
+		if rank[v.state] > rank[best.state] {
+			best = v
+		}
+		if effRank[v.eff] > effRank[bestEff.eff] {
+			bestEff = v
+		}
+	}
+	res.State, res.Effective, res.Note = best.state, bestEff.eff, best.note
+	res.At = time.Unix(0, best.at).UTC()
+	if best.deadline != 0 {
+		res.Deadline = time.Unix(0, best.deadline).UTC()
+	}
+	for _, v := range vs {
+		res.Attempts += v.n
+		if v.state == saga.Conflicting {
+			res.Divergent = append(res.Divergent, attemptName(v.key))
+		}
+		if v.state == saga.Unknown && (res.State == saga.Succeeded || res.State == saga.Conflicting) {
+			res.UnknownAttempts = append(res.UnknownAttempts, attemptName(v.key))
+		}
+	}
+	return res
+}
+
+func attemptName(k string) string {
+	if k == "" {
+		return "(no attempt key)"
+	}
+	return k
+}
+
+// attempt judges the evidence of one attempt (all evidence when the step
+// has no attempt key).
+func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
+	v := verdict{key: key}
+	var succ, fail []record.Sym // sources, dead letters excluded from fail
+	var firstSucc, firstFail, lastFail, firstReq, lastReq int64
+	var hasSucc, hasFail, hasUnknown, hasReq bool
+	var reqs, outcomes, fails int
+	for _, e := range ev {
+		if e.attempt != key || e.dup {
+			continue
+		}
+		switch e.role {
+		case saga.RoleSucceeded:
+			hasSucc = true
+			outcomes++
+			if !slices.Contains(succ, e.src) {
+				succ = append(succ, e.src)
+			}
+			if firstSucc == 0 || e.t < firstSucc {
+				firstSucc = e.t
+			}
+		case saga.RoleFailed:
+			hasFail = true
+			outcomes++
+			if !e.dead && !slices.Contains(fail, e.src) {
+				fail = append(fail, e.src)
+			}
+			fails++
+			if e.t > lastFail {
+				lastFail = e.t
+			}
+			if firstFail == 0 || e.t < firstFail {
+				firstFail = e.t
+			}
+		case saga.RoleUnknown, saga.RoleRequested:
+			if e.role == saga.RoleUnknown {
+				hasUnknown = true
+			} else {
+				hasReq = true
+				reqs++
+			}
+			if firstReq == 0 || e.t < firstReq {
+				firstReq = e.t
+			}
+			if e.t > lastReq {
+				lastReq = e.t
+			}
+		}
+	}
+	v.n = 1
+	if key == "" && s.AttemptType < 0 {
+		v.n = max(reqs, outcomes, 1)
+	}
+	var failOnly []record.Sym
+	for _, f := range fail {
+		if !slices.Contains(succ, f) {
+			failOnly = append(failOnly, f)
+		}
+	}
+	st := x.r.Store
+	switch {
+	case len(succ) > 0 && len(failOnly) > 0:
+		v.state, v.eff, v.at = saga.Conflicting, saga.Unknown, firstSucc
+		v.note = fmt.Sprintf("%s says succeeded, %s says failed", symNames(st, succ), symNames(st, failOnly))
+		if s.Authority != "" {
+			if a, ok := st.Sym(s.Authority); ok {
+				if slices.Contains(succ, a) {
+					v.eff = saga.Succeeded
+				} else if slices.Contains(failOnly, a) {
+					v.eff = saga.Failed
+				}
+			}
+			if v.eff != saga.Unknown {
+				v.note += fmt.Sprintf("; %s (the authority) wins", s.Authority)
+			}
+		}
+		return v
+	case hasSucc:
+		v.state, v.eff, v.at = saga.Succeeded, saga.Succeeded, firstSucc
+		return v
+	case hasFail && !(hasReq && lastReq > lastFail) && !s.Retriable:
+		v.state, v.eff, v.at = saga.Failed, saga.Failed, lastFail
+		return v
+	}
+	// Requested (or timed out, or failed and to be retried) with no outcome yet.
+	start := firstReq
+	retried := ""
+	switch {
+	case hasFail && s.Retriable:
+		start = firstFail
+		if firstReq != 0 && firstReq < start {
+			start = firstReq
+		}
+		retried = fmt.Sprintf("%d failed attempt(s), to be retried; ", fails)
+	case hasFail:
+		start = lastReq // a retry after the last failure
+	}
+	v.at = start
+	v.deadline = start + s.SLA.Nanoseconds()
+	deadline := time.Unix(0, v.deadline).UTC()
+	v.state, v.eff = saga.Requested, saga.Requested
+	if x.r.In.AsOf.Before(deadline) {
+		v.note = retried + "within SLA until " + deadline.Format(time.RFC3339)
+		return v
+	}
+	kinds, anyKind := s.OutcomeKinds()
+	if gap := x.r.cov.gap(kinds, anyKind, deadline); gap != "" {
+		v.note = retried + "past SLA, but " + gap
+		return v
+	}
+	if hasUnknown && !hasFail {
+		v.state, v.eff = saga.Unknown, saga.Unknown
+		v.note = "timed out; no source shows an outcome by " + deadline.Format(time.RFC3339)
+		return v
+	}
+	v.state, v.eff = saga.Overdue, saga.Overdue
+	v.note = retried + "no success by " + deadline.Format(time.RFC3339)
+	return v
+}
+
+func symNames(st *record.Store, syms []record.Sym) string {
+	out := ""
+	for i, s := range syms {
+		if i > 0 {
+			out += ", "
+		}
+		out += st.SymName(s)
+	}
+	return out
+}
+
+// skipped marks steps that a later step went past: failed, or without
+// evidence in sources that covered the time.
+func (x *inferer) skipped(steps []saga.StepResult) {
+	m := x.r.Model
+	for i := range steps {
+		res := &steps[i]
+		if res.State != saga.Failed && res.State != saga.NotSeen {
+			continue
+		}
+		laterAt := time.Time{}
+		for j := i + 1; j < len(steps); j++ {
+			if steps[j].Effective == saga.Succeeded {
+				laterAt = steps[j].At
+				break
+			}
+		}
+		if laterAt.IsZero() {
+			continue
+		}
+		if res.State == saga.Failed {
+			res.Skipped = true
+			continue
+		}
+		kinds, anyKind := m.Steps[i].EvidenceKinds()
+		if gap := x.r.cov.gap(kinds, anyKind, laterAt); gap != "" {
+			res.Note = "no evidence, but " + gap
+			continue
+		}
+		res.Skipped = true
+		res.Note = "no evidence, yet a later step succeeded at " + laterAt.Format(time.RFC3339)
+	}
+}
+
+// pending makes a step without evidence pending once the step before it
+// succeeded (and nothing later has evidence): overdue past its SLA.
+func (x *inferer) pending(steps []saga.StepResult) {
+	m := x.r.Model
+	asOf := x.r.In.AsOf
+	for i := 1; i < len(steps); i++ {
+		res := &steps[i]
+		if res.State != saga.NotSeen || steps[i-1].Effective != saga.Succeeded {
+			continue
+		}
+		later := false
+		for j := i + 1; j < len(steps); j++ {
+			later = later || steps[j].State != saga.NotSeen
+		}
+		if later {
+			continue
+		}
+		prev := steps[i-1]
+		deadline := prev.At.Add(m.Steps[i].SLA)
+		res.Deadline = deadline
+		res.At = prev.At
+		res.State, res.Effective = saga.Requested, saga.Requested
+		if asOf.Before(deadline) {
+			res.Note = fmt.Sprintf("expected by %s (%s succeeded at %s)", deadline.Format(time.RFC3339), prev.Name, prev.At.Format(time.RFC3339))
+			continue
+		}
+		kinds, anyKind := m.Steps[i].OutcomeKinds()
+		if gap := x.r.cov.gap(kinds, anyKind, deadline); gap != "" {
+			res.Note = "past SLA, but " + gap
+			continue
+		}
+		res.State, res.Effective = saga.Overdue, saga.Overdue
+		res.Note = fmt.Sprintf("no evidence since %s succeeded at %s", prev.Name, prev.At.Format(time.RFC3339))
+	}
+}
+
+// comp judges the compensation of a succeeded step after the instance
+// failed at failAt.
+func (x *inferer) comp(c *rules.Comp, ev []evid, failAt time.Time) saga.CompResult {
+	res := saga.CompResult{Name: c.Name, For: c.For.Name, Evidence: toEvidence(ev)}
+	asOf := x.r.In.AsOf
+	var firstSucc, lastFail, firstReq, lastReq int64
+	for _, e := range ev {
+		switch e.role {
+		case saga.RoleSucceeded:
+			if firstSucc == 0 || e.t < firstSucc {
+				firstSucc = e.t
+			}
+		case saga.RoleFailed:
+			lastFail = max(lastFail, e.t)
+		default:
+			if firstReq == 0 || e.t < firstReq {
+				firstReq = e.t
+			}
+			lastReq = max(lastReq, e.t)
+		}
+	}
+	kinds, anyKind := c.EvidenceKinds()
+	switch {
+	case firstSucc != 0:
+		res.State, res.At = saga.Compensated, time.Unix(0, firstSucc).UTC()
+		return res
+	case lastFail != 0 && lastReq <= lastFail:
+		res.State, res.At = saga.CompensationFailed, time.Unix(0, lastFail).UTC()
+		return res
+	case firstReq != 0:
+		start := firstReq
+		if lastFail != 0 {
+			start = lastReq
+		}
+		res.At = time.Unix(0, start).UTC()
+		res.Deadline = res.At.Add(c.SLA)
+		res.State = saga.Compensating
+		if asOf.Before(res.Deadline) {
+			res.Note = "within SLA until " + res.Deadline.Format(time.RFC3339)
+			return res
+		}
+		if gap := x.r.cov.gap(kinds, anyKind, res.Deadline); gap != "" {
+			res.Note = "past SLA, but " + gap
+			return res
+		}
+		res.State = saga.CompensationStalled
+		res.Note = "requested, not done by " + res.Deadline.Format(time.RFC3339)
+		return res
+	}
+	res.State = saga.CompensationRequired
+	res.Deadline = failAt.Add(c.SLA)
+	if asOf.Before(res.Deadline) {
+		res.Note = "due by " + res.Deadline.Format(time.RFC3339)
+		return res
+	}
+	if gap := x.r.cov.gap(kinds, anyKind, res.Deadline); gap != "" {
+		res.Note = "overdue, but " + gap
+		return res
+	}
+	res.Late = true
+	res.Note = "not done by " + res.Deadline.Format(time.RFC3339)
+	return res
+}

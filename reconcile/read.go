@@ -1,0 +1,197 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+)
+
+// SourceReport says what one source read and how far it got.
+type SourceReport struct {
+	Name          string
+	Type          string
+	Records       int // records kept
+	Filtered      int // rows a mapping's `when` excluded
+	OutsideWindow int // records after as_of
+	Bad           int // input that could not become a record
+	BadList       []BadInput
+	Coverage      sources.Coverage
+	Err           error
+	// Kinds are the record kinds the source can produce ("event:*" is a
+	// prefix, "*" any kind).
+	Kinds []string
+}
+
+// Options tune how a run reads.
+type Options struct {
+	Strict bool
+	// Progress, if set, receives a status line about twice a second while
+	// sources are read (a terminal on stderr).
+	Progress io.Writer
+	// Workers bounds evaluation parallelism (default GOMAXPROCS).
+	Workers int
+}
+
+// Run reads every source and links the records into instances. A source
+// that fails does not fail the run: its report carries the error and the
+// result is incomplete. Cancellation and strict-mode bad input do fail it.
+func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
+	store := record.NewStore(in.KeyTypes)
+	res := &Result{In: in, Store: store, Model: in.Model, opts: opts, Complete: true}
+	sinks := make([]*sink, len(in.Sources))
+	res.Sources = make([]SourceReport, len(in.Sources))
+	for i, s := range in.Sources {
+		sinks[i] = &sink{name: s.Name, store: store, strict: opts.Strict, asOf: in.AsOf}
+		res.Sources[i] = SourceReport{Name: s.Name, Type: s.Type, Kinds: kindsOf(s.Source)}
+	}
+
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := startProgress(opts.Progress, in.Sources, sinks)
+	var wg sync.WaitGroup
+	var strictErr error
+	var mu sync.Mutex
+	w := in.readWindow()
+	for i, s := range in.Sources {
+		wg.Add(1)
+		go func(i int, s SourceSpec) {
+			defer wg.Done()
+			cov, err := s.Source.Read(ctx, w, sinks[i])
+			rep := &res.Sources[i]
+			rep.Coverage = cov
+			if err != nil {
+				var se *StrictError
+				if errors.As(err, &se) {
+					mu.Lock()
+					if strictErr == nil {
+						strictErr = err
+					}
+					mu.Unlock()
+					cancel()
+				}
+				rep.Err = err
+				rep.Coverage.Complete = false
+			}
+		}(i, s)
+	}
+	wg.Wait()
+	stop()
+	if strictErr != nil {
+		return nil, &SourceError{Errs: []error{strictErr}}
+	}
+	if err := parent.Err(); err != nil {
+		return nil, err
+	}
+	for i, s := range sinks {
+		sort.Slice(s.badList, func(a, b int) bool { return lessProv(s.badList[a].At, s.badList[b].At) })
+		if len(s.badList) > maxBadListed {
+			s.badList = s.badList[:maxBadListed]
+		}
+		rep := &res.Sources[i]
+		rep.Records, rep.Filtered, rep.OutsideWindow, rep.Bad, rep.BadList = s.records, s.filtered, s.outside, s.bad, s.badList
+		if rep.Err != nil {
+			res.Complete = false
+		}
+	}
+	store.Seal()
+	if err := res.correlate(ctx); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// SourceError reports sources that failed.
+type SourceError struct {
+	Errs []error
+}
+
+func (e *SourceError) Error() string {
+	var parts []string
+	for _, err := range e.Errs {
+		parts = append(parts, err.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e *SourceError) Unwrap() []error { return e.Errs }
+
+// Failed returns an error naming each source that failed, or nil.
+func (r *Result) Failed() error {
+	var errs []error
+	for _, s := range r.Sources {
+		if s.Err != nil {
+			errs = append(errs, fmt.Errorf("source %q (%s): %w", s.Name, s.Type, s.Err))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &SourceError{Errs: errs}
+}
+
+// KindLister is implemented by sources that know which kinds they emit.
+type KindLister interface {
+	Kinds() []string
+}
+
+func kindsOf(s sources.Source) []string {
+	if kl, ok := s.(KindLister); ok {
+		return kl.Kinds()
+	}
+	return []string{"*"}
+}
+
+func startProgress(w io.Writer, specs []SourceSpec, sinks []*sink) func() {
+	if w == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		start := time.Now()
+		tick := time.NewTicker(500 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-tick.C:
+				secs := time.Since(start).Seconds()
+				var b strings.Builder
+				b.WriteString("\r\033[Kreading")
+				total := int64(0)
+				for i, s := range sinks {
+					n := s.progress.Load()
+					total += n
+					fmt.Fprintf(&b, "  %s %s", specs[i].Name, human(n))
+				}
+				fmt.Fprintf(&b, "  (%s records/s)", human(int64(float64(total)/secs)))
+				fmt.Fprint(w, b.String())
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 10_000_000:
+		return fmt.Sprintf("%.0fM", float64(n)/1e6)
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%.0fk", float64(n)/1e3)
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,178 @@
+package reconcile
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/rules"
+	"github.com/vitals-dev/vitals/saga"
+)
+
+// Result is a run after reading and correlating: the records, what each
+// source covered, and the instances, evaluated on demand.
+type Result struct {
+	In       *Input
+	Store    *record.Store
+	Model    *rules.Model
+	Sources  []SourceReport
+	Complete bool // every source read completely
+
+	opts    Options
+	members []record.ID
+	comps   []comp
+	compOf  []int32
+	cov     *coverage
+}
+
+// Len returns the number of components: instances and orphan groups.
+func (r *Result) Len() int { return len(r.comps) }
+
+func (r *Result) evaluate(x *inferer, i int) (*saga.Instance, error) {
+	in, err := x.instance(&r.comps[i])
+	if err != nil {
+		return nil, err
+	}
+	in.Findings, err = r.Model.Judge(r.Store, in)
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+const batchSize = 256
+
+// Each evaluates every instance and orphan group, in parallel, and calls fn
+// with each in order: instances by root, then orphans. fn runs on one
+// goroutine; returning an error stops the iteration.
+func (r *Result) Each(ctx context.Context, fn func(*saga.Instance) error) error {
+	if r.cov == nil {
+		r.cov = newCoverage(r.Sources)
+	}
+	workers := r.opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	nb := (len(r.comps) + batchSize - 1) / batchSize
+	results := make([]chan batchResult, nb)
+	for i := range results {
+		results[i] = make(chan batchResult, 1)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel() // unblocks the producer and the workers
+		wg.Wait()
+	}()
+	window := make(chan struct{}, 4*workers) // bounds batches held in memory
+	jobs := make(chan int)
+	go func() {
+		defer close(jobs)
+		for b := 0; b < nb; b++ {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case jobs <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			x := r.newInferer()
+			for b := range jobs {
+				var br batchResult
+				end := min((b+1)*batchSize, len(r.comps))
+				for i := b * batchSize; i < end && br.err == nil; i++ {
+					in, err := r.evaluate(x, i)
+					br.err = err
+					br.ins = append(br.ins, in)
+				}
+				results[b] <- br
+			}
+		}()
+	}
+	for b := 0; b < nb; b++ {
+		var br batchResult
+		select {
+		case br = <-results[b]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-window
+		if br.err != nil {
+			return br.err
+		}
+		for _, in := range br.ins {
+			if err := fn(in); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+type batchResult struct {
+	ins []*saga.Instance
+	err error
+}
+
+// Find returns the instances (or orphan groups) holding a record with the
+// given key value, of any key type, or of one type when written type:value.
+func (r *Result) Find(key string) ([]*saga.Instance, error) {
+	if r.cov == nil {
+		r.cov = newCoverage(r.Sources)
+	}
+	st := r.Store
+	var want []record.KeyID
+	types := st.KeyTypes()
+	for t, name := range types {
+		v := key
+		if p, rest, ok := strings.Cut(key, ":"); ok && p == name {
+			v = rest
+		} else if ok && slices.Contains(types, p) {
+			continue
+		}
+		if k, ok := st.LookupKey(t, v); ok {
+			want = append(want, k)
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	var comps []int
+	for id := 0; id < st.Len(); id++ {
+		hit := false
+		st.Keys(record.ID(id), func(_ int, k record.KeyID) {
+			if slices.Contains(want, k) {
+				hit = true
+			}
+		})
+		if hit {
+			c := int(r.compOf[id])
+			if !slices.Contains(comps, c) {
+				comps = append(comps, c)
+			}
+		}
+	}
+	slices.Sort(comps)
+	x := r.newInferer()
+	var out []*saga.Instance
+	for _, c := range comps {
+		in, err := r.evaluate(x, c)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}

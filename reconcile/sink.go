@@ -1,0 +1,130 @@
+package reconcile
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+)
+
+// maxBadListed is how many bad inputs per source a report lists; all are counted.
+const maxBadListed = 100
+
+// BadInput is input that could not become a record, with its location.
+type BadInput struct {
+	At    record.Provenance
+	Error string
+}
+
+// StrictError stops a run in strict mode at the first bad input.
+type StrictError struct {
+	Bad BadInput
+}
+
+func (e *StrictError) Error() string {
+	return fmt.Sprintf("bad input at %s: %s (strict mode stops at the first bad input; fix the input or run without --strict to count and list it)", e.Bad.At, e.Bad.Error)
+}
+
+// sink collects one source's records into the store and counts the rest.
+type sink struct {
+	name   string
+	store  *record.Store
+	strict bool
+	asOf   time.Time
+
+	progress atomic.Int64 // records so far, for progress display
+
+	mu       sync.Mutex
+	records  int
+	filtered int
+	outside  int
+	bad      int
+	badList  []BadInput
+}
+
+func (s *sink) Writer() sources.Writer {
+	return &writer{s: s, w: s.store.Writer(s.name)}
+}
+
+func (s *sink) addBad(b BadInput) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.bad++
+	s.badList = append(s.badList, b)
+	if len(s.badList) > 4*maxBadListed {
+		s.trimBad()
+	}
+}
+
+// trimBad keeps the first bad inputs by location, so the list is the same
+// whatever order concurrent readers reported them in.
+func (s *sink) trimBad() {
+	sort.Slice(s.badList, func(i, j int) bool { return lessProv(s.badList[i].At, s.badList[j].At) })
+	if len(s.badList) > maxBadListed {
+		s.badList = s.badList[:maxBadListed]
+	}
+}
+
+func lessProv(a, b record.Provenance) bool {
+	if a.Loc != b.Loc {
+		return a.Loc < b.Loc
+	}
+	if a.Pos != b.Pos {
+		return a.Pos < b.Pos
+	}
+	return a.Key < b.Key
+}
+
+type writer struct {
+	s        *sink
+	w        *record.Writer
+	records  int
+	filtered int
+	outside  int
+	pending  int64
+}
+
+func (w *writer) Record(r *record.Record) error {
+	if r.Time.After(w.s.asOf) {
+		// Evidence from after as_of did not exist at as_of: a run stays
+		// reproducible whenever it is repeated.
+		w.outside++
+		return nil
+	}
+	if err := w.w.Add(r); err != nil {
+		return w.Bad(r.Prov, err)
+	}
+	w.records++
+	w.pending++
+	if w.pending == 4096 {
+		w.s.progress.Add(w.pending)
+		w.pending = 0
+	}
+	return nil
+}
+
+func (w *writer) Bad(at record.Provenance, err error) error {
+	b := BadInput{At: at, Error: err.Error()}
+	w.s.addBad(b)
+	if w.s.strict {
+		return &StrictError{Bad: b}
+	}
+	return nil
+}
+
+func (w *writer) Filtered(n int) { w.filtered += n }
+
+func (w *writer) Close() {
+	w.s.progress.Add(w.pending)
+	w.pending = 0
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	w.s.records += w.records
+	w.s.filtered += w.filtered
+	w.s.outside += w.outside
+	w.records, w.filtered, w.outside = 0, 0, 0
+}

@@ -1,0 +1,72 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+)
+
+// LoadBaseline reads a previous JSON report.
+func LoadBaseline(path string) (*Report, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read baseline: %w", err)
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("baseline %s is not a vitals JSON report (run `vitals check --format json --out FILE` to make one): %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("baseline %s has schema %q; this vitals reads %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}
+
+// ApplyBaseline marks each finding of rep new or open (carrying its first
+// sighting forward) and lists the previous findings that are gone as
+// resolved. A finding whose instance started before this run's window is
+// not resolved, only no longer checked; an incomplete run resolves nothing.
+func ApplyBaseline(rep, prev *Report, path string) {
+	rep.Run.Baseline = path
+	before := map[string]Finding{}
+	for _, f := range prev.Findings {
+		before[f.ID] = f
+	}
+	count := &BaselineCount{}
+	now := map[string]bool{}
+	for i := range rep.Findings {
+		f := &rep.Findings[i]
+		now[f.ID] = true
+		if p, ok := before[f.ID]; ok {
+			f.Status = "open"
+			f.FirstSeen = p.FirstSeen
+			if f.FirstSeen == "" {
+				f.FirstSeen = prev.Run.AsOf
+			}
+			count.Open++
+		} else {
+			f.Status = "new"
+			f.FirstSeen = rep.Run.AsOf
+			count.New++
+		}
+	}
+	if rep.Run.Complete {
+		for _, p := range prev.Findings {
+			if now[p.ID] {
+				continue
+			}
+			if rep.Run.Since != "" && p.Started != "" && p.Started < rep.Run.Since {
+				continue // aged out of the window, not resolved
+			}
+			p.Status = "resolved"
+			if p.FirstSeen == "" {
+				p.FirstSeen = prev.Run.AsOf
+			}
+			p.Evidence = nil
+			rep.Resolved = append(rep.Resolved, p)
+			count.Resolved++
+		}
+		SortFindings(rep.Resolved)
+	}
+	rep.Summary.Baseline = count
+}

@@ -1,0 +1,359 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/sources/mapping"
+)
+
+// InstanceEnv is what an invariant sees of one instance.
+type InstanceEnv struct {
+	Root    string                   `expr:"root"`
+	Outcome string                   `expr:"outcome"`
+	Records []*RecordView            `expr:"records"`
+	ByKind  map[string][]*RecordView `expr:"by_kind"`
+	Steps   map[string]*StepView     `expr:"steps"`
+	Vars    map[string]any           `expr:"vars"`
+}
+
+// RecordView is a record inside an invariant expression.
+type RecordView struct {
+	RecordEnv
+	ID record.ID `expr:"id"`
+}
+
+// StepView is a step (or compensation) inside an invariant expression.
+type StepView struct {
+	State     string        `expr:"state"`
+	Attempts  int           `expr:"attempts"`
+	Requested []*RecordView `expr:"requested"`
+	Succeeded []*RecordView `expr:"succeeded"`
+	Failed    []*RecordView `expr:"failed"`
+	Unknown   []*RecordView `expr:"unknown"`
+	Evidence  []*RecordView `expr:"evidence"`
+}
+
+// Invariant is a compiled business rule.
+type Invariant struct {
+	Code     saga.Code
+	Severity saga.Severity
+	Step     string
+	vars     []namedProgram
+	when     *vm.Program
+	assert   *vm.Program
+	message  []messagePart
+	evidence *vm.Program
+}
+
+type namedProgram struct {
+	name string
+	prog *vm.Program
+}
+
+type messagePart struct {
+	text string
+	prog *vm.Program
+}
+
+// functions are the helpers invariants may call.
+var functions = []expr.Option{
+	expr.Function("distinct", fnDistinct),
+	expr.Function("total", fnTotal),
+	expr.Function("ids", fnIDs),
+	expr.Function("money", fnMoney),
+	expr.Function("sprintf", func(p ...any) (any, error) {
+		if len(p) == 0 {
+			return nil, errors.New("sprintf(format, args...)")
+		}
+		f, ok := p[0].(string)
+		if !ok {
+			return nil, errors.New("sprintf: the format must be a string")
+		}
+		return fmt.Sprintf(f, p[1:]...), nil
+	}),
+}
+
+func options(extra ...expr.Option) []expr.Option {
+	return append(append([]expr.Option{expr.Env(InstanceEnv{})}, functions...), extra...)
+}
+
+func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
+	inv := &Invariant{Code: saga.Code(c.Code), Step: c.Step}
+	if c.Code == "" {
+		return nil, errors.New("code: required (e.g. AMOUNT_MISMATCH)")
+	}
+	if !saga.Known(inv.Code) {
+		return nil, fmt.Errorf("code: %q is not in the vocabulary (%s)", c.Code, strings.Join(saga.CodeNames(), ", "))
+	}
+	inv.Severity = saga.DefaultSeverity(inv.Code)
+	if c.Severity != "" {
+		var err error
+		if inv.Severity, err = saga.ParseSeverity(c.Severity); err != nil {
+			return nil, fmt.Errorf("severity: %w", err)
+		}
+	}
+	if c.Step != "" && m.StepByName(c.Step) == nil {
+		return nil, fmt.Errorf("step: %q is not a step of process %s", c.Step, m.Name)
+	}
+	names := make([]string, 0, len(c.Vars))
+	for n := range c.Vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		p, err := expr.Compile(c.Vars[n], options()...)
+		if err != nil {
+			return nil, fmt.Errorf("vars.%s: %w", n, err)
+		}
+		inv.vars = append(inv.vars, namedProgram{name: n, prog: p})
+	}
+	var err error
+	if c.When != "" {
+		if inv.when, err = expr.Compile(c.When, options(expr.AsBool())...); err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+	}
+	if c.Expr == "" {
+		return nil, errors.New("expr: required (the condition that must hold)")
+	}
+	if inv.assert, err = expr.Compile(c.Expr, options(expr.AsBool())...); err != nil {
+		return nil, fmt.Errorf("expr: %w", err)
+	}
+	if c.Evidence != "" {
+		if inv.evidence, err = expr.Compile(c.Evidence, options()...); err != nil {
+			return nil, fmt.Errorf("evidence: %w", err)
+		}
+	}
+	msg := c.Message
+	if msg == "" {
+		msg = saga.CodeMeaning(inv.Code)
+	}
+	if inv.message, err = compileMessage(msg); err != nil {
+		return nil, fmt.Errorf("message: %w", err)
+	}
+	return inv, nil
+}
+
+func compileMessage(s string) ([]messagePart, error) {
+	var parts []messagePart
+	for s != "" {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			parts = append(parts, messagePart{text: s})
+			break
+		}
+		if i > 0 {
+			parts = append(parts, messagePart{text: s[:i]})
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			return nil, errors.New("unclosed {{")
+		}
+		p, err := expr.Compile(strings.TrimSpace(s[i+2:i+j]), options()...)
+		if err != nil {
+			return nil, err
+		}
+		parts = append(parts, messagePart{prog: p})
+		s = s[i+j+2:]
+	}
+	return parts, nil
+}
+
+// Check evaluates the invariant. It returns whether it is violated, the
+// explanation and the evidence to cite.
+func (inv *Invariant) Check(env *InstanceEnv) (violated bool, msg string, evidence []record.ID, err error) {
+	env.Vars = make(map[string]any, len(inv.vars))
+	for _, v := range inv.vars {
+		out, err := vm.Run(v.prog, env)
+		if err != nil {
+			return false, "", nil, fmt.Errorf("vars.%s: %w", v.name, err)
+		}
+		env.Vars[v.name] = out
+	}
+	if inv.when != nil {
+		out, err := vm.Run(inv.when, env)
+		if err != nil {
+			return false, "", nil, fmt.Errorf("when: %w", err)
+		}
+		if !out.(bool) {
+			return false, "", nil, nil
+		}
+	}
+	out, err := vm.Run(inv.assert, env)
+	if err != nil {
+		return false, "", nil, fmt.Errorf("expr: %w", err)
+	}
+	if out.(bool) {
+		return false, "", nil, nil
+	}
+	var b strings.Builder
+	for _, p := range inv.message {
+		if p.prog == nil {
+			b.WriteString(p.text)
+			continue
+		}
+		v, err := vm.Run(p.prog, env)
+		if err != nil {
+			return true, "", nil, fmt.Errorf("message: %w", err)
+		}
+		fmt.Fprint(&b, v)
+	}
+	var recs []*RecordView
+	if inv.evidence != nil {
+		v, err := vm.Run(inv.evidence, env)
+		if err != nil {
+			return true, "", nil, fmt.Errorf("evidence: %w", err)
+		}
+		if recs, err = toRecords(v); err != nil {
+			return true, "", nil, fmt.Errorf("evidence: %w", err)
+		}
+	} else if sv := env.Steps[inv.Step]; sv != nil {
+		recs = sv.Evidence
+	}
+	for _, r := range recs {
+		evidence = append(evidence, r.ID)
+	}
+	slices.Sort(evidence)
+	return true, b.String(), slices.Compact(evidence), nil
+}
+
+func toRecords(v any) ([]*RecordView, error) {
+	switch x := v.(type) {
+	case nil:
+		return nil, nil
+	case []*RecordView:
+		return x, nil
+	case *RecordView:
+		return []*RecordView{x}, nil
+	case []any:
+		out := make([]*RecordView, 0, len(x))
+		for _, e := range x {
+			r, ok := e.(*RecordView)
+			if !ok {
+				return nil, fmt.Errorf("expected records, got a %T", e)
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("expected records, got a %T", v)
+}
+
+// distinct(records, "charge_id"): one record per value of the key, in time
+// order; records without the key are left out.
+func fnDistinct(p ...any) (any, error) {
+	if len(p) != 2 {
+		return nil, errors.New("distinct(records, key_type)")
+	}
+	recs, err := toRecords(p[0])
+	if err != nil {
+		return nil, fmt.Errorf("distinct: %w", err)
+	}
+	key, ok := p[1].(string)
+	if !ok {
+		return nil, errors.New("distinct: the key type must be a string")
+	}
+	seen := map[string]bool{}
+	out := []*RecordView{}
+	for _, r := range recs {
+		v := r.Keys[key]
+		if v == "" || seen[v] {
+			continue
+		}
+		seen[v] = true
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// total(records): the sum of their amounts, in minor units. Records of
+// different currencies cannot be added.
+func fnTotal(p ...any) (any, error) {
+	if len(p) != 1 {
+		return nil, errors.New("total(records)")
+	}
+	recs, err := toRecords(p[0])
+	if err != nil {
+		return nil, fmt.Errorf("total: %w", err)
+	}
+	var sum int64
+	cur := ""
+	for _, r := range recs {
+		if !r.HasAmount {
+			continue
+		}
+		if cur != "" && r.Currency != cur {
+			return nil, fmt.Errorf("total: cannot add %s and %s amounts", cur, r.Currency)
+		}
+		cur = r.Currency
+		sum += r.Amount
+	}
+	return int(sum), nil
+}
+
+// ids(records, "charge_id"): the distinct values of a key, sorted.
+func fnIDs(p ...any) (any, error) {
+	if len(p) != 2 {
+		return nil, errors.New("ids(records, key_type)")
+	}
+	recs, err := toRecords(p[0])
+	if err != nil {
+		return nil, fmt.Errorf("ids: %w", err)
+	}
+	key, _ := p[1].(string)
+	var out []string
+	for _, r := range recs {
+		if v := r.Keys[key]; v != "" {
+			out = append(out, v)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// money(amount, currency): "45.99 EUR".
+func fnMoney(p ...any) (any, error) {
+	if len(p) != 2 {
+		return nil, errors.New("money(amount, currency)")
+	}
+	var n int64
+	switch v := p[0].(type) {
+	case int:
+		n = int64(v)
+	case int64:
+		n = v
+	default:
+		return nil, fmt.Errorf("money: amount must be an integer, got %T", p[0])
+	}
+	cur, _ := p[1].(string)
+	return FormatMoney(n, cur), nil
+}
+
+// FormatMoney writes minor units as a decimal with the currency code.
+func FormatMoney(n int64, currency string) string {
+	exp := mapping.CurrencyExponent(currency)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	s := fmt.Sprintf("%0*d", exp+1, n)
+	if exp > 0 {
+		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	if currency == "" {
+		return s
+	}
+	return s + " " + currency
+}

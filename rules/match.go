@@ -1,0 +1,290 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/saga"
+)
+
+// RecordEnv is what a matcher sees of one record.
+type RecordEnv struct {
+	Kind      string            `expr:"kind"`
+	Status    string            `expr:"status"`
+	Source    string            `expr:"source"`
+	Amount    int64             `expr:"amount"`
+	HasAmount bool              `expr:"has_amount"`
+	Currency  string            `expr:"currency"`
+	Time      time.Time         `expr:"time"`
+	Keys      map[string]string `expr:"keys"`
+	Attrs     map[string]string `expr:"attrs"`
+}
+
+// Matcher is a compiled evidence expression.
+type Matcher struct {
+	Src  string
+	prog *vm.Program
+	// sigOnly: the expression reads only kind, status and source, so its
+	// value can be cached per (source, kind, status).
+	sigOnly bool
+	// kinds are the record kinds it can match (any: not known statically).
+	kinds kindSet
+}
+
+type kindSet struct {
+	any   bool
+	kinds []string
+}
+
+func (k kindSet) union(o kindSet) kindSet {
+	if k.any || o.any {
+		return kindSet{any: true}
+	}
+	out := append(slices.Clone(k.kinds), o.kinds...)
+	slices.Sort(out)
+	return kindSet{kinds: slices.Compact(out)}
+}
+
+func compileMatcher(src string) (*Matcher, error) {
+	src = strings.TrimSpace(src)
+	if src == "" {
+		return nil, nil
+	}
+	prog, err := expr.Compile(src, expr.Env(RecordEnv{}), expr.AsBool())
+	if err != nil {
+		return nil, err
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	m := &Matcher{Src: src, prog: prog, sigOnly: true}
+	ids := &identVisitor{}
+	ast.Walk(&tree.Node, ids)
+	for _, id := range ids.names {
+		if id != "kind" && id != "status" && id != "source" {
+			m.sigOnly = false
+		}
+	}
+	ks, ok := kindsOf(tree.Node)
+	if !ok {
+		ks = kindSet{any: true}
+	}
+	m.kinds = ks
+	return m, nil
+}
+
+type identVisitor struct{ names []string }
+
+func (v *identVisitor) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok {
+		v.names = append(v.names, id.Value)
+	}
+}
+
+// kindsOf finds the kinds an expression can match from `kind == "x"` and
+// `kind in [...]` conditions joined by && and ||.
+func kindsOf(n ast.Node) (kindSet, bool) {
+	switch n := n.(type) {
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "and":
+			l, lok := kindsOf(n.Left)
+			r, rok := kindsOf(n.Right)
+			switch {
+			case lok && rok:
+				var both []string
+				for _, k := range l.kinds {
+					if slices.Contains(r.kinds, k) {
+						both = append(both, k)
+					}
+				}
+				return kindSet{kinds: both}, true
+			case lok:
+				return l, true
+			case rok:
+				return r, true
+			}
+			return kindSet{}, false
+		case "||", "or":
+			l, lok := kindsOf(n.Left)
+			r, rok := kindsOf(n.Right)
+			if lok && rok {
+				return l.union(r), true
+			}
+			return kindSet{}, false
+		case "==":
+			if isIdent(n.Left, "kind") {
+				if s, ok := n.Right.(*ast.StringNode); ok {
+					return kindSet{kinds: []string{s.Value}}, true
+				}
+			}
+			if isIdent(n.Right, "kind") {
+				if s, ok := n.Left.(*ast.StringNode); ok {
+					return kindSet{kinds: []string{s.Value}}, true
+				}
+			}
+		case "in":
+			if isIdent(n.Left, "kind") {
+				if arr, ok := n.Right.(*ast.ArrayNode); ok {
+					var ks []string
+					for _, e := range arr.Nodes {
+						s, ok := e.(*ast.StringNode)
+						if !ok {
+							return kindSet{}, false
+						}
+						ks = append(ks, s.Value)
+					}
+					slices.Sort(ks)
+					return kindSet{kinds: ks}, true
+				}
+			}
+		}
+	}
+	return kindSet{}, false
+}
+
+func isIdent(n ast.Node, name string) bool {
+	id, ok := n.(*ast.IdentifierNode)
+	return ok && id.Value == name
+}
+
+// Match says a record is evidence of role for a target: a step (index <
+// len(Steps)) or a compensation (index len(Steps)+j).
+type Match struct {
+	Target int
+	Role   saga.Role
+}
+
+type targetMatcher struct {
+	target int
+	role   saga.Role
+	m      *Matcher
+}
+
+// Classifier tells, for each record, which steps and compensations it is
+// evidence of. Each goroutine uses its own.
+type Classifier struct {
+	st     *record.Store
+	sig    []targetMatcher // cacheable by (source, kind, status)
+	dyn    []targetMatcher
+	cache  map[[3]record.Sym][]Match
+	env    RecordEnv
+	buf    record.Record
+	filled bool
+}
+
+// Classifier returns a classifier over st.
+func (m *Model) Classifier(st *record.Store) *Classifier {
+	c := &Classifier{st: st, cache: map[[3]record.Sym][]Match{}}
+	for _, tm := range m.targetMatchers() {
+		if tm.m.sigOnly {
+			c.sig = append(c.sig, tm)
+		} else {
+			c.dyn = append(c.dyn, tm)
+		}
+	}
+	return c
+}
+
+func (m *Model) targetMatchers() []targetMatcher {
+	var out []targetMatcher
+	for _, s := range m.Steps {
+		for role, mm := range s.match {
+			if mm != nil {
+				out = append(out, targetMatcher{target: s.Index, role: saga.Role(role), m: mm})
+			}
+		}
+	}
+	for _, c := range m.Comps {
+		for role, mm := range c.match {
+			if mm != nil {
+				out = append(out, targetMatcher{target: len(m.Steps) + c.Index, role: saga.Role(role), m: mm})
+			}
+		}
+	}
+	return out
+}
+
+// Classify appends the matches of record id to out.
+func (c *Classifier) Classify(id record.ID, out []Match) ([]Match, error) {
+	src, kind, status := c.st.Sig(id)
+	key := [3]record.Sym{src, kind, status}
+	cached, ok := c.cache[key]
+	c.filled = false
+	if !ok {
+		c.env = RecordEnv{Kind: c.st.SymName(kind), Status: c.st.SymName(status), Source: c.st.SymName(src)}
+		for _, tm := range c.sig {
+			hit, err := c.run(tm, id)
+			if err != nil {
+				return out, err
+			}
+			if hit {
+				cached = append(cached, Match{Target: tm.target, Role: tm.role})
+			}
+		}
+		c.cache[key] = cached
+	}
+	out = append(out, cached...)
+	if len(c.dyn) == 0 {
+		return out, nil
+	}
+	c.fill(id)
+	for _, tm := range c.dyn {
+		hit, err := c.run(tm, id)
+		if err != nil {
+			return out, err
+		}
+		if hit {
+			out = append(out, Match{Target: tm.target, Role: tm.role})
+		}
+	}
+	return out, nil
+}
+
+func (c *Classifier) fill(id record.ID) {
+	if c.filled {
+		return
+	}
+	c.filled = true
+	c.st.Get(id, &c.buf)
+	FillEnv(&c.env, &c.buf)
+}
+
+// FillEnv sets env from r, reusing env's maps.
+func FillEnv(env *RecordEnv, r *record.Record) {
+	keys, attrs := env.Keys, env.Attrs
+	if keys == nil {
+		keys, attrs = map[string]string{}, map[string]string{}
+	}
+	clear(keys)
+	clear(attrs)
+	for _, k := range r.Keys {
+		keys[k.Name] = k.Value
+	}
+	for _, a := range r.Attrs {
+		attrs[a.Name] = a.Value
+	}
+	*env = RecordEnv{
+		Kind: r.Kind, Status: r.Status, Source: r.Prov.Source,
+		Amount: r.Amount, HasAmount: r.HasAmount, Currency: r.Currency, Time: r.Time,
+		Keys: keys, Attrs: attrs,
+	}
+}
+
+func (c *Classifier) run(tm targetMatcher, id record.ID) (bool, error) {
+	out, err := vm.Run(tm.m.prog, &c.env)
+	if err != nil {
+		c.st.Get(id, &c.buf)
+		return false, fmt.Errorf("matcher %q on %s: %w", tm.m.Src, c.buf.Prov, err)
+	}
+	return out.(bool), nil
+}

@@ -1,0 +1,588 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/valyala/fastjson"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+	"github.com/vitals-dev/vitals/sources/mapping"
+)
+
+// Factory registers the file source type.
+func Factory() sources.Factory {
+	return sources.Factory{Type: "file", New: New}
+}
+
+// Source reads one configured file source.
+type Source struct {
+	name    string
+	dir     string
+	since   bound
+	until   bound
+	streams []stream
+}
+
+type stream struct {
+	index  int
+	glob   string
+	format format
+	comma  rune
+	mapper *mapping.Mapper
+}
+
+// New decodes and validates cfg; it does no I/O.
+func New(cfg sources.Config) (sources.Source, error) {
+	var c Config
+	if err := mapping.Decode(cfg.Raw, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Source{name: cfg.Name, dir: filepath.Join(cfg.Dir, c.Dir)}
+	s.since, _ = parseBound(c.Coverage.Since, false)
+	s.until, _ = parseBound(c.Coverage.Until, true)
+	if s.until.kind == "" {
+		s.until.kind = "last_record"
+	}
+	for i, r := range c.Records {
+		m, err := mapping.Compile(r.Spec, cfg.KeyTypes)
+		if err != nil {
+			return nil, fmt.Errorf("records[%d].%w", i, err)
+		}
+		f, _ := formatOf(r.Format, r.Path)
+		comma := ','
+		if r.Delimiter != "" {
+			comma = rune(r.Delimiter[0])
+		} else if strings.HasSuffix(strings.TrimSuffix(strings.ToLower(r.Path), ".gz"), ".tsv") {
+			comma = '\t'
+		}
+		s.streams = append(s.streams, stream{index: i, glob: r.Path, format: f, comma: comma, mapper: m})
+	}
+	return s, nil
+}
+
+type job struct {
+	st   *stream
+	path string
+	rel  string
+}
+
+// Read reads every file of every record mapping, several at a time.
+func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) (sources.Coverage, error) {
+	var jobs []job
+	for i := range s.streams {
+		st := &s.streams[i]
+		pattern := filepath.Join(s.dir, st.glob)
+		matches, err := filepath.Glob(pattern)
+		if err != nil {
+			return sources.Coverage{}, fmt.Errorf("records[%d]: glob %q: %w", st.index, pattern, err)
+		}
+		if len(matches) == 0 {
+			if _, statErr := os.Stat(pattern); statErr != nil && !hasMeta(st.glob) {
+				return sources.Coverage{}, fmt.Errorf("records[%d]: %w", st.index, statErr)
+			}
+			return sources.Coverage{}, fmt.Errorf("records[%d]: no file matches %s", st.index, pattern)
+		}
+		sort.Strings(matches)
+		for _, p := range matches {
+			rel, err := filepath.Rel(s.dir, p)
+			if err != nil {
+				rel = p
+			}
+			jobs = append(jobs, job{st: st, path: p, rel: filepath.ToSlash(rel)})
+		}
+	}
+
+	var (
+		mu       sync.Mutex
+		firstErr error
+		minT     = time.Time{}
+		maxT     = time.Time{}
+	)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			lo, hi, err := s.readFile(ctx, j, sink)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+				cancel()
+			}
+			if !lo.IsZero() && (minT.IsZero() || lo.Before(minT)) {
+				minT = lo
+			}
+			if hi.After(maxT) {
+				maxT = hi
+			}
+		}(j)
+	}
+	wg.Wait()
+
+	cov := sources.Coverage{Complete: firstErr == nil}
+	switch s.since.kind {
+	case "time":
+		cov.Since = s.since.t
+	case "as_of":
+		cov.Since = w.Until
+	}
+	switch s.until.kind {
+	case "time":
+		cov.Until = s.until.t
+	case "as_of":
+		cov.Until = w.Until
+	case "last_record":
+		cov.Until = maxT
+	}
+	if !w.Until.IsZero() && cov.Until.After(w.Until) {
+		cov.Until = w.Until
+	}
+	return cov, firstErr
+}
+
+func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
+
+// readFile reads one file and returns the earliest and latest record time.
+func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (lo, hi time.Time, err error) {
+	f, err := os.Open(j.path)
+	if err != nil {
+		return lo, hi, fmt.Errorf("open %s: %w", j.path, err)
+	}
+	defer f.Close()
+	var rd io.Reader = bufio.NewReaderSize(f, 256<<10)
+	if strings.HasSuffix(strings.ToLower(j.path), ".gz") {
+		gz, err := gzip.NewReader(rd)
+		if err != nil {
+			return lo, hi, fmt.Errorf("read %s: not gzip: %w", j.path, err)
+		}
+		defer gz.Close()
+		rd = gz
+	}
+	out := &trackingWriter{Writer: sink.Writer()}
+	defer out.Close()
+	r := &reader{
+		ctx:    ctx,
+		src:    s.name,
+		rel:    j.rel,
+		path:   j.path,
+		mapper: j.st.mapper.Clone(),
+		out:    out,
+	}
+	switch j.st.format {
+	case formatCSV:
+		err = r.readCSV(rd, j.st.comma)
+	case formatJSONL:
+		err = r.readJSONL(rd)
+	case formatJSON:
+		err = r.readJSONArray(rd)
+	}
+	return out.lo, out.hi, err
+}
+
+// trackingWriter remembers the time range of the records it passes on.
+type trackingWriter struct {
+	sources.Writer
+	lo, hi time.Time
+}
+
+func (t *trackingWriter) Record(r *record.Record) error {
+	if t.lo.IsZero() || r.Time.Before(t.lo) {
+		t.lo = r.Time
+	}
+	if r.Time.After(t.hi) {
+		t.hi = r.Time
+	}
+	return t.Writer.Record(r)
+}
+
+type reader struct {
+	ctx    context.Context
+	src    string
+	rel    string
+	path   string
+	mapper *mapping.Mapper
+	out    sources.Writer
+	rec    record.Record
+	vals   []string
+	n      int
+}
+
+func (r *reader) prov(line int64) record.Provenance {
+	return record.Provenance{Source: r.src, Loc: r.rel, Pos: line, Style: record.StyleLine}
+}
+
+// emit maps one row and hands the record or the error on.
+func (r *reader) emit(line int64) error {
+	r.n++
+	if r.n&1023 == 0 {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	r.rec.Prov = r.prov(line)
+	keep, err := r.mapper.Map(r.vals, &r.rec)
+	if err != nil {
+		return r.out.Bad(r.rec.Prov, err)
+	}
+	if !keep {
+		r.out.Filtered(1)
+		return nil
+	}
+	return r.out.Record(&r.rec)
+}
+
+func (r *reader) readCSV(in io.Reader, comma rune) error {
+	cr := csv.NewReader(in)
+	cr.Comma = comma
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil // an empty file holds no records
+	}
+	if err != nil {
+		if bad := r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err)); bad != nil {
+			return bad
+		}
+		return nil
+	}
+	cols := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimPrefix(h, "\ufeff") // a BOM some exporters write
+		cols[strings.TrimSpace(h)] = i
+	}
+	fields := r.mapper.Fields()
+	idx := make([]int, len(fields))
+	var missing []string
+	for i, f := range fields {
+		c, ok := cols[f]
+		if !ok {
+			c = -1
+			missing = append(missing, fmt.Sprintf("%q", f))
+		}
+		idx[i] = c
+	}
+	if len(missing) > 0 {
+		have := make([]string, 0, len(header))
+		for _, h := range header {
+			have = append(have, fmt.Sprintf("%q", h))
+		}
+		err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
+		if bad := r.out.Bad(r.prov(1), err); bad != nil {
+			return bad
+		}
+	}
+	r.vals = make([]string, len(fields))
+	for {
+		row, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line = pe.StartLine
+				err = pe.Err
+			}
+			if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
+				return bad
+			}
+			continue
+		}
+		if len(row) < len(header) && !(len(row) == 1 && row[0] == "") {
+			if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
+				return bad
+			}
+			continue
+		}
+		for i, c := range idx {
+			if c >= 0 && c < len(row) {
+				r.vals[i] = row[c]
+			} else {
+				r.vals[i] = ""
+			}
+		}
+		if err := r.emit(int64(line)); err != nil {
+			return err
+		}
+	}
+}
+
+// jsonFields resolves the mapper's fields to JSON paths once.
+func (r *reader) jsonPaths() ([][]string, error) {
+	fields := r.mapper.Fields()
+	paths := make([][]string, len(fields))
+	for i, f := range fields {
+		p, err := mapping.ParsePath(f)
+		if err != nil {
+			return nil, err
+		}
+		paths[i] = p
+	}
+	r.vals = make([]string, len(fields))
+	return paths, nil
+}
+
+// fill extracts each path's text from v: strings unquoted, numbers and
+// booleans as written, objects and arrays as JSON, null and absent as "".
+func (r *reader) fill(v *fastjson.Value, paths [][]string, scratch [][]byte) {
+	for i, p := range paths {
+		f := v.Get(p...)
+		if f == nil {
+			r.vals[i] = ""
+			continue
+		}
+		switch f.Type() {
+		case fastjson.TypeString:
+			b := f.GetStringBytes()
+			r.vals[i] = unsafe.String(unsafe.SliceData(b), len(b))
+		case fastjson.TypeNull:
+			r.vals[i] = ""
+		case fastjson.TypeTrue:
+			r.vals[i] = "true"
+		case fastjson.TypeFalse:
+			r.vals[i] = "false"
+		default:
+			scratch[i] = f.MarshalTo(scratch[i][:0])
+			r.vals[i] = unsafe.String(unsafe.SliceData(scratch[i]), len(scratch[i]))
+		}
+	}
+}
+
+func (r *reader) readJSONL(in io.Reader) error {
+	paths, err := r.jsonPaths()
+	if err != nil {
+		return err
+	}
+	scratch := make([][]byte, len(paths))
+	var p fastjson.Parser
+	br := bufio.NewReaderSize(in, 1<<20)
+	var long []byte
+	for line := int64(1); ; line++ {
+		b, err := br.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			// A line longer than the buffer: gather it.
+			long = append(long[:0], b...)
+			for err == bufio.ErrBufferFull {
+				b, err = br.ReadSlice('\n')
+				long = append(long, b...)
+			}
+			b = long
+		}
+		if err != nil && err != io.EOF {
+			return fmt.Errorf("read %s: %w", r.path, err)
+		}
+		if t := bytes.TrimSpace(b); len(t) > 0 {
+			v, perr := p.ParseBytes(t)
+			if perr != nil {
+				if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+					return bad
+				}
+			} else if v.Type() != fastjson.TypeObject {
+				if bad := r.out.Bad(r.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type())); bad != nil {
+					return bad
+				}
+			} else {
+				r.fill(v, paths, scratch)
+				if err := r.emit(line); err != nil {
+					return err
+				}
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+	}
+}
+
+// readJSONArray reads a file holding one JSON array of objects. Provenance
+// is the line each element starts on.
+func (r *reader) readJSONArray(in io.Reader) error {
+	data, err := io.ReadAll(in)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", r.path, err)
+	}
+	paths, err := r.jsonPaths()
+	if err != nil {
+		return err
+	}
+	scratch := make([][]byte, len(paths))
+	var p fastjson.Parser
+	sc := arrayScanner{data: data, line: 1}
+	if err := sc.open(); err != nil {
+		if bad := r.out.Bad(r.prov(sc.line), err); bad != nil {
+			return bad
+		}
+		return nil
+	}
+	for {
+		elem, line, err := sc.next()
+		if err != nil {
+			// The array's structure is broken: the rest cannot be split into
+			// elements. Say where, and how much was not read.
+			if bad := r.out.Bad(r.prov(line), fmt.Errorf("%v; the rest of the file is not read", err)); bad != nil {
+				return bad
+			}
+			return nil
+		}
+		if elem == nil {
+			return nil
+		}
+		v, perr := p.ParseBytes(elem)
+		switch {
+		case perr != nil:
+			if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+				return bad
+			}
+		case v.Type() != fastjson.TypeObject:
+			if bad := r.out.Bad(r.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type())); bad != nil {
+				return bad
+			}
+		default:
+			r.fill(v, paths, scratch)
+			if err := r.emit(line); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// arrayScanner splits a JSON array into its elements without parsing them,
+// counting lines.
+type arrayScanner struct {
+	data []byte
+	pos  int
+	line int64
+	done bool
+}
+
+func (s *arrayScanner) skipSpace() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case '\n':
+			s.line++
+		case ' ', '\t', '\r':
+		default:
+			return
+		}
+		s.pos++
+	}
+}
+
+func (s *arrayScanner) open() error {
+	if bytes.HasPrefix(s.data, []byte("\xef\xbb\xbf")) {
+		s.pos = 3
+	}
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		s.done = true
+		return nil // empty file
+	}
+	if s.data[s.pos] != '[' {
+		return fmt.Errorf("expected a JSON array, found %q", s.data[s.pos])
+	}
+	s.pos++
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == ']' {
+		s.done = true
+	}
+	return nil
+}
+
+// next returns the next element and the line it starts on; nil at the end.
+func (s *arrayScanner) next() ([]byte, int64, error) {
+	if s.done {
+		return nil, s.line, nil
+	}
+	s.skipSpace()
+	start, line := s.pos, s.line
+	depth := 0
+	inStr := false
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if inStr {
+			switch c {
+			case '\\':
+				s.pos++
+			case '"':
+				inStr = false
+			case '\n':
+				s.line++
+			}
+			s.pos++
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 { // the array's closing bracket
+				if c == '}' {
+					return nil, s.line, errors.New("unbalanced }")
+				}
+				s.done = true
+				elem := bytes.TrimSpace(s.data[start:s.pos])
+				if len(elem) == 0 {
+					return nil, line, errors.New("empty element before ]")
+				}
+				return elem, line, nil
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				elem := bytes.TrimSpace(s.data[start:s.pos])
+				s.pos++
+				if len(elem) == 0 {
+					return nil, line, errors.New("empty element")
+				}
+				return elem, line, nil
+			}
+		case '\n':
+			s.line++
+		}
+		s.pos++
+	}
+	return nil, line, errors.New("the array is not closed: missing ]")
+}
+
+// Kinds lists the kinds this source can produce (see mapping.KindPattern).
+func (s *Source) Kinds() []string {
+	var out []string
+	for _, st := range s.streams {
+		p := st.mapper.KindPattern()
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}

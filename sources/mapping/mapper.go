@@ -1,0 +1,362 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/vitals-dev/vitals/record"
+)
+
+// Mapper turns field texts into records. Build one with Compile; give each
+// goroutine its own copy (Clone), as it caches translated values.
+type Mapper struct {
+	fields []string
+	kind   getter
+	keys   []named
+	time   getter
+	tf     TimeFormat
+	status getter
+	amount *amountGetter
+	attrs  []named
+	when   *vm.Program
+	env    whenEnv
+}
+
+type named struct {
+	name string
+	g    getter
+}
+
+type amountGetter struct {
+	value    getter
+	currency getter
+	format   AmountFormat
+}
+
+// getter reads one value: a field by index, or a constant; then translates.
+type getter struct {
+	field   int // index into the row's values, -1 for a constant
+	name    string
+	konst   string
+	dict    map[string]string // lower-cased keys
+	def     string
+	prefix  string
+	cache   map[string]string // raw -> translated, for prefix/map on low-cardinality fields
+	lowCard bool
+}
+
+const cacheLimit = 4096
+
+func (g *getter) get(vals []string) string {
+	v := g.konst
+	if g.field >= 0 {
+		v = vals[g.field]
+	}
+	if v == "" {
+		return g.def
+	}
+	if g.dict == nil && g.prefix == "" {
+		return v
+	}
+	if g.lowCard {
+		if out, ok := g.cache[v]; ok {
+			return out
+		}
+	}
+	out := v
+	if g.dict != nil {
+		if m, ok := g.dict[v]; ok {
+			out = m
+		} else if m, ok := g.dict[strings.ToLower(v)]; ok {
+			out = m
+		}
+	}
+	if g.prefix != "" {
+		out = g.prefix + out
+	}
+	if g.lowCard && len(g.cache) < cacheLimit {
+		g.cache[strings.Clone(v)] = out
+	}
+	return out
+}
+
+func (g *getter) describe() string {
+	if g.field >= 0 {
+		return fmt.Sprintf("field %q", g.name)
+	}
+	return "constant"
+}
+
+// Compile checks spec against the declared key types and prepares a Mapper.
+// It does no I/O.
+func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
+	m := &Mapper{}
+	var err error
+	if m.kind, err = m.getter(spec.Kind, true); err != nil {
+		return nil, fmt.Errorf("kind: %w", err)
+	}
+	if spec.Kind.IsZero() {
+		return nil, errors.New("kind: required (the record kind, e.g. kind: charge)")
+	}
+	if spec.Time.IsZero() {
+		return nil, errors.New("time: required (the field that says when it happened)")
+	}
+	if spec.Time.Const != "" {
+		return nil, errors.New("time: must be a field, not a constant")
+	}
+	if m.time, err = m.getter(Field{Field: spec.Time.Field, Default: spec.Time.Default}, false); err != nil {
+		return nil, fmt.Errorf("time: %w", err)
+	}
+	if m.tf, err = ParseTimeFormat(spec.Time.Format, spec.Time.Zone); err != nil {
+		return nil, fmt.Errorf("time: %w", err)
+	}
+	if m.status, err = m.getter(spec.Status, true); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	known := map[string]bool{}
+	for _, k := range keyTypes {
+		known[k] = true
+	}
+	for _, name := range sortedKeys(spec.Keys) {
+		if !known[name] {
+			return nil, fmt.Errorf("keys: %q is not a declared key type (declared: %s); add it under `keys:` at the top of the config or fix the spelling", name, strings.Join(keyTypes, ", "))
+		}
+		g, err := m.getter(spec.Keys[name], false)
+		if err != nil {
+			return nil, fmt.Errorf("keys.%s: %w", name, err)
+		}
+		m.keys = append(m.keys, named{name: name, g: g})
+	}
+	if !spec.Amount.Value.IsZero() {
+		a := &amountGetter{}
+		if a.value, err = m.getter(spec.Amount.Value, false); err != nil {
+			return nil, fmt.Errorf("amount.value: %w", err)
+		}
+		if spec.Amount.Currency.IsZero() {
+			return nil, errors.New("amount.currency: required with amount.value (a field, or {const: EUR})")
+		}
+		if a.currency, err = m.getter(spec.Amount.Currency, true); err != nil {
+			return nil, fmt.Errorf("amount.currency: %w", err)
+		}
+		if a.format, err = ParseAmountFormat(spec.Amount.Format); err != nil {
+			return nil, fmt.Errorf("amount.format: %w", err)
+		}
+		m.amount = a
+	} else if !spec.Amount.Currency.IsZero() || spec.Amount.Format != "" {
+		return nil, errors.New("amount: currency or format given without value")
+	}
+	for _, name := range sortedKeys(spec.Attrs) {
+		g, err := m.getter(spec.Attrs[name], false)
+		if err != nil {
+			return nil, fmt.Errorf("attrs.%s: %w", name, err)
+		}
+		m.attrs = append(m.attrs, named{name: name, g: g})
+	}
+	if spec.When != "" {
+		p, err := expr.Compile(spec.When, expr.Env(whenEnv{}), expr.AsBool())
+		if err != nil {
+			return nil, fmt.Errorf("when: %w", err)
+		}
+		m.when = p
+	}
+	return m, nil
+}
+
+func (m *Mapper) getter(f Field, lowCard bool) (getter, error) {
+	if f.Field != "" && f.Const != "" {
+		return getter{}, errors.New("give either field or const, not both")
+	}
+	if f.Format != "" || f.Zone != "" {
+		return getter{}, errors.New("format and zone apply only to time and amount")
+	}
+	g := getter{field: -1, konst: f.Const, def: f.Default, prefix: f.Prefix, lowCard: lowCard}
+	if f.Field != "" {
+		g.name = f.Field
+		g.field = m.fieldIndex(f.Field)
+	}
+	if len(f.Map) > 0 {
+		g.dict = make(map[string]string, len(f.Map))
+		for k, v := range f.Map {
+			g.dict[strings.ToLower(k)] = v
+		}
+	}
+	if lowCard && (g.dict != nil || g.prefix != "") {
+		g.cache = map[string]string{}
+	}
+	return g, nil
+}
+
+func (m *Mapper) fieldIndex(name string) int {
+	for i, f := range m.fields {
+		if f == name {
+			return i
+		}
+	}
+	m.fields = append(m.fields, name)
+	return len(m.fields) - 1
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// Fields returns the field names the mapping reads, in the order Map
+// expects their values. A source resolves each once (a CSV column, a JSON
+// path) and fills a []string per row; "" means empty or absent.
+func (m *Mapper) Fields() []string { return m.fields }
+
+// Clone returns a copy with its own caches, for another goroutine.
+func (m *Mapper) Clone() *Mapper {
+	c := *m
+	c.kind = cloneGetter(m.kind)
+	c.status = cloneGetter(m.status)
+	if m.amount != nil {
+		a := *m.amount
+		a.currency = cloneGetter(a.currency)
+		c.amount = &a
+	}
+	c.env = whenEnv{}
+	return &c
+}
+
+func cloneGetter(g getter) getter {
+	if g.cache != nil {
+		g.cache = map[string]string{}
+	}
+	return g
+}
+
+// FieldError says which mapped value could not be read.
+type FieldError struct {
+	What  string // time, amount, ...
+	Where string // field "created_at"
+	Err   error
+}
+
+func (e *FieldError) Error() string { return fmt.Sprintf("%s (%s): %v", e.What, e.Where, e.Err) }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// Map fills r from vals (one text per Fields() entry). It returns keep=false
+// when the `when` condition excludes the row. r.Prov is left to the caller.
+// Strings in r may alias vals.
+func (m *Mapper) Map(vals []string, r *record.Record) (keep bool, err error) {
+	prov := r.Prov
+	r.Reset()
+	r.Prov = prov
+	r.Kind = m.kind.get(vals)
+	if r.Kind == "" {
+		return false, &FieldError{What: "kind", Where: m.kind.describe(), Err: errors.New("empty")}
+	}
+	r.Status = m.status.get(vals)
+	for i := range m.keys {
+		if v := m.keys[i].g.get(vals); v != "" {
+			r.Keys = append(r.Keys, record.KV{Name: m.keys[i].name, Value: v})
+		}
+	}
+	for i := range m.attrs {
+		if v := m.attrs[i].g.get(vals); v != "" {
+			r.Attrs = append(r.Attrs, record.KV{Name: m.attrs[i].name, Value: v})
+		}
+	}
+	if m.amount != nil {
+		if err := m.mapAmount(vals, r); err != nil {
+			return false, err
+		}
+	}
+	if m.when != nil {
+		ok, err := m.evalWhen(r)
+		if err != nil {
+			return false, &FieldError{What: "when", Where: "condition", Err: err}
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	ts := m.time.get(vals)
+	if ts == "" {
+		return false, &FieldError{What: "time", Where: m.time.describe(), Err: errors.New("empty or missing")}
+	}
+	t, err := m.tf.Parse(ts)
+	if err != nil {
+		return false, &FieldError{What: "time", Where: m.time.describe(), Err: err}
+	}
+	r.Time = t
+	return true, nil
+}
+
+func (m *Mapper) mapAmount(vals []string, r *record.Record) error {
+	a := m.amount
+	v := a.value.get(vals)
+	if v == "" {
+		return nil // no amount on this row
+	}
+	cur := a.currency.get(vals)
+	if cur == "" {
+		return &FieldError{What: "amount.currency", Where: a.currency.describe(), Err: fmt.Errorf("empty, but the amount is %q", v)}
+	}
+	cur, err := NormalizeCurrency(cur)
+	if err != nil {
+		return &FieldError{What: "amount.currency", Where: a.currency.describe(), Err: err}
+	}
+	n, err := ParseAmount(v, a.format, cur)
+	if err != nil {
+		return &FieldError{What: "amount", Where: a.value.describe(), Err: err}
+	}
+	r.Amount, r.HasAmount, r.Currency = n, true, cur
+	return nil
+}
+
+// whenEnv is what a `when` condition sees.
+type whenEnv struct {
+	Kind     string            `expr:"kind"`
+	Status   string            `expr:"status"`
+	Keys     map[string]string `expr:"keys"`
+	Attrs    map[string]string `expr:"attrs"`
+	Amount   int64             `expr:"amount"`
+	Currency string            `expr:"currency"`
+}
+
+func (m *Mapper) evalWhen(r *record.Record) (bool, error) {
+	env := &m.env
+	env.Kind, env.Status, env.Amount, env.Currency = r.Kind, r.Status, r.Amount, r.Currency
+	if env.Keys == nil {
+		env.Keys, env.Attrs = map[string]string{}, map[string]string{}
+	}
+	clear(env.Keys)
+	clear(env.Attrs)
+	for _, k := range r.Keys {
+		env.Keys[k.Name] = k.Value
+	}
+	for _, a := range r.Attrs {
+		env.Attrs[a.Name] = a.Value
+	}
+	out, err := vm.Run(m.when, env)
+	if err != nil {
+		return false, err
+	}
+	return out.(bool), nil
+}
+
+// KindPattern says which kinds the mapping can produce: the kind itself
+// when constant, "prefix*" when read from a field with a prefix, "*" when
+// any kind is possible.
+func (m *Mapper) KindPattern() string {
+	g := m.kind
+	if g.field < 0 {
+		return g.get(nil)
+	}
+	if g.dict == nil && g.prefix != "" {
+		return g.prefix + "*"
+	}
+	return "*"
+}

@@ -1,0 +1,430 @@
+package mapping
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// TimeFormat says how a time field is written.
+type TimeFormat struct {
+	kind   timeKind
+	layout string
+	loc    *time.Location
+}
+
+type timeKind uint8
+
+const (
+	timeRFC3339 timeKind = iota
+	timeUnix
+	timeUnixMilli
+	timeUnixMicro
+	timeUnixNano
+	timeLayout
+)
+
+// ParseTimeFormat reads a format name: rfc3339 (the default; also accepts a
+// space for T and zones like +00 as PostgreSQL prints them), unix, unix_ms,
+// unix_us, unix_ns, or a Go layout such as "2006-01-02 15:04:05". zone is the
+// IANA zone for times written without an offset (default UTC).
+func ParseTimeFormat(format, zone string) (TimeFormat, error) {
+	f := TimeFormat{loc: time.UTC}
+	if zone != "" {
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			return f, fmt.Errorf("zone %q: %w", zone, err)
+		}
+		f.loc = loc
+	}
+	switch format {
+	case "", "rfc3339":
+		f.kind = timeRFC3339
+	case "unix", "unix_s":
+		f.kind = timeUnix
+	case "unix_ms":
+		f.kind = timeUnixMilli
+	case "unix_us":
+		f.kind = timeUnixMicro
+	case "unix_ns":
+		f.kind = timeUnixNano
+	default:
+		if !strings.ContainsAny(format, "0123456789") {
+			return f, fmt.Errorf("unknown time format %q: use rfc3339, unix, unix_ms, unix_us, unix_ns or a Go layout like \"2006-01-02 15:04:05\"", format)
+		}
+		f.kind = timeLayout
+		f.layout = format
+	}
+	return f, nil
+}
+
+// String names the format in error messages.
+func (f TimeFormat) String() string {
+	switch f.kind {
+	case timeUnix:
+		return "unix seconds"
+	case timeUnixMilli:
+		return "unix milliseconds"
+	case timeUnixMicro:
+		return "unix microseconds"
+	case timeUnixNano:
+		return "unix nanoseconds"
+	case timeLayout:
+		return "layout " + strconv.Quote(f.layout)
+	}
+	return "an RFC 3339 time"
+}
+
+// Parse parses s in this format and returns it in UTC.
+func (f TimeFormat) Parse(s string) (time.Time, error) {
+	switch f.kind {
+	case timeRFC3339:
+		t, ok := parseRFC3339(s, f.loc)
+		if !ok {
+			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+		}
+		return t, nil
+	case timeUnix:
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			sec, err1 := strconv.ParseInt(s[:i], 10, 64)
+			frac := s[i+1:]
+			if err1 != nil || len(frac) == 0 || len(frac) > 9 || !allDigits(frac) {
+				return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+			}
+			ns, _ := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+			if sec < 0 || strings.HasPrefix(s, "-") {
+				ns = -ns
+			}
+			return time.Unix(sec, ns).UTC(), nil
+		}
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+		}
+		return time.Unix(n, 0).UTC(), nil
+	case timeUnixMilli, timeUnixMicro, timeUnixNano:
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+		}
+		switch f.kind {
+		case timeUnixMilli:
+			return time.UnixMilli(n).UTC(), nil
+		case timeUnixMicro:
+			return time.UnixMicro(n).UTC(), nil
+		}
+		return time.Unix(0, n).UTC(), nil
+	}
+	t, err := time.ParseInLocation(f.layout, s, f.loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q does not match %s", s, f)
+	}
+	return t.UTC(), nil
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// parseRFC3339 parses YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH[:MM]] without
+// allocating. A time without an offset is in loc.
+func parseRFC3339(s string, loc *time.Location) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	year, ok1 := atoiN(s[0:4])
+	month, ok2 := atoiN(s[5:7])
+	day, ok3 := atoiN(s[8:10])
+	hour, ok4 := atoiN(s[11:13])
+	minute, ok5 := atoiN(s[14:16])
+	sec, ok6 := atoiN(s[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	nsec := 0
+	if len(rest) > 0 && rest[0] == '.' {
+		i := 1
+		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+			i++
+		}
+		digits := rest[1:i]
+		if len(digits) == 0 || len(digits) > 9 {
+			return time.Time{}, false
+		}
+		n, _ := atoiN(digits)
+		for k := len(digits); k < 9; k++ {
+			n *= 10
+		}
+		nsec = n
+		rest = rest[i:]
+	}
+	offset := 0
+	switch {
+	case rest == "":
+		t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc)
+		return t.UTC(), true
+	case rest == "Z" || rest == "z":
+	case rest[0] == '+' || rest[0] == '-':
+		z := rest[1:]
+		var h, m int
+		var ok bool
+		switch len(z) {
+		case 2:
+			h, ok = atoiN(z)
+		case 4:
+			h, ok = atoiN(z[:2])
+			if ok {
+				m, ok = atoiN(z[2:])
+			}
+		case 5:
+			if z[2] != ':' {
+				return time.Time{}, false
+			}
+			h, ok = atoiN(z[:2])
+			if ok {
+				m, ok = atoiN(z[3:])
+			}
+		default:
+			return time.Time{}, false
+		}
+		if !ok || h > 23 || m > 59 {
+			return time.Time{}, false
+		}
+		offset = (h*60 + m) * 60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+func atoiN(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, len(s) > 0
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// AmountFormat says how an amount is written.
+type AmountFormat uint8
+
+const (
+	// AmountMinor is an integer in minor units (cents): "1250".
+	AmountMinor AmountFormat = iota
+	// AmountDecimal is a decimal in major units: "12.50" (EUR) is 1250,
+	// "1250" (JPY) is 1250, "1.250" (KWD) is 1250.
+	AmountDecimal
+)
+
+// ParseAmountFormat reads "minor" (the default) or "decimal".
+func ParseAmountFormat(s string) (AmountFormat, error) {
+	switch s {
+	case "", "minor":
+		return AmountMinor, nil
+	case "decimal":
+		return AmountDecimal, nil
+	}
+	return 0, fmt.Errorf("unknown amount format %q: use minor (integer cents) or decimal (\"12.50\")", s)
+}
+
+var errAmountRange = errors.New("out of range")
+
+// ParseAmount converts s to integer minor units of currency, never through
+// floating point. A decimal with more fraction digits than the currency has
+// is an error, not a rounding.
+func ParseAmount(s string, f AmountFormat, currency string) (int64, error) {
+	neg := false
+	body := s
+	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
+		neg = body[0] == '-'
+		body = body[1:]
+	}
+	if f == AmountMinor {
+		n, err := parseUint(body)
+		if err != nil {
+			return 0, fmt.Errorf("amount %q is not an integer number of minor units: %w", s, err)
+		}
+		if neg {
+			n = -n
+		}
+		return n, nil
+	}
+	exp := CurrencyExponent(currency)
+	intPart, frac := body, ""
+	if i := strings.IndexByte(body, '.'); i >= 0 {
+		intPart, frac = body[:i], body[i+1:]
+		if frac == "" {
+			return 0, fmt.Errorf("amount %q: no digits after the decimal point", s)
+		}
+	}
+	if intPart == "" {
+		intPart = "0"
+	}
+	if len(frac) > exp {
+		// Trailing zeros beyond the currency's precision lose nothing.
+		trimmed := strings.TrimRight(frac[exp:], "0")
+		if trimmed != "" {
+			return 0, fmt.Errorf("amount %q has %d decimals but %s has %d", s, len(frac), currency, exp)
+		}
+		frac = frac[:exp]
+	}
+	n, err := parseUint(intPart)
+	if err != nil {
+		return 0, fmt.Errorf("amount %q is not a decimal number: %w", s, err)
+	}
+	var fr int64
+	if frac != "" {
+		fr, err = parseUint(frac)
+		if err != nil {
+			return 0, fmt.Errorf("amount %q is not a decimal number: %w", s, err)
+		}
+	}
+	for k := len(frac); k < exp; k++ {
+		fr *= 10
+	}
+	scale := int64(1)
+	for k := 0; k < exp; k++ {
+		scale *= 10
+	}
+	if n > (math.MaxInt64-fr)/scale {
+		return 0, fmt.Errorf("amount %q: %w", s, errAmountRange)
+	}
+	n = n*scale + fr
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+func parseUint(s string) (int64, error) {
+	if s == "" {
+		return 0, errors.New("no digits")
+	}
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, fmt.Errorf("unexpected %q", c)
+		}
+		if n > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, errAmountRange
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, nil
+}
+
+// CurrencyExponent returns the number of minor-unit digits of an ISO 4217
+// currency: 2 for most, 0 for JPY and KRW, 3 for KWD and BHD.
+func CurrencyExponent(code string) int {
+	switch code {
+	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
+		return 0
+	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
+		return 3
+	case "CLF", "UYW":
+		return 4
+	}
+	return 2
+}
+
+// NormalizeCurrency upper-cases a three-letter code and rejects anything else.
+func NormalizeCurrency(s string) (string, error) {
+	if len(s) != 3 {
+		return "", fmt.Errorf("currency %q is not a three-letter ISO 4217 code", s)
+	}
+	var b [3]byte
+	upper := true
+	for i := 0; i < 3; i++ {
+		c := s[i]
+		switch {
+		case c >= 'A' && c <= 'Z':
+			b[i] = c
+		case c >= 'a' && c <= 'z':
+			b[i] = c - 'a' + 'A'
+			upper = false
+		default:
+			return "", fmt.Errorf("currency %q is not a three-letter ISO 4217 code", s)
+		}
+	}
+	if upper {
+		return s, nil
+	}
+	return string(b[:]), nil
+}
+
+// ParsePath splits a JSON path: a.b.c, a["x.y"].b, items.0.sku.
+func ParsePath(p string) ([]string, error) {
+	var segs []string
+	i := 0
+	for i < len(p) {
+		switch {
+		case p[i] == '[':
+			if i+1 >= len(p) || p[i+1] != '"' {
+				return nil, fmt.Errorf("path %q: after [ write a quoted name, like [\"a.b\"]", p)
+			}
+			end := strings.Index(p[i+2:], "\"]")
+			if end < 0 {
+				return nil, fmt.Errorf("path %q: unclosed [\"", p)
+			}
+			segs = append(segs, p[i+2:i+2+end])
+			i += 2 + end + 2
+			if i < len(p) && p[i] == '.' {
+				i++
+				if i == len(p) {
+					return nil, fmt.Errorf("path %q ends with a dot", p)
+				}
+			}
+		default:
+			j := i
+			for j < len(p) && p[j] != '.' && p[j] != '[' {
+				j++
+			}
+			if j == i {
+				return nil, fmt.Errorf("path %q has an empty segment", p)
+			}
+			segs = append(segs, p[i:j])
+			i = j
+			if i < len(p) && p[i] == '.' {
+				i++
+				if i == len(p) {
+					return nil, fmt.Errorf("path %q ends with a dot", p)
+				}
+			}
+		}
+	}
+	if len(segs) == 0 {
+		return nil, errors.New("empty path")
+	}
+	return segs, nil
+}
