@@ -76,6 +76,7 @@ func (rf *runFlags) bind(cmd *cobra.Command) {
 	f.String("until", "", "judge instances started before this time (default as-of; env VITALS_WINDOW_UNTIL)")
 	f.String("lookback", "", "read this much before --since so earlier evidence still links (env VITALS_WINDOW_LOOKBACK)")
 	f.String("grace", "", "instances younger than this are in flight, never flagged (env VITALS_GRACE)")
+	f.String("data-dir", "", "directory file sources read from, instead of the config's data_dir (env VITALS_DATA_DIR)")
 	f.BoolVar(&rf.strict, "strict", false, "stop at the first bad input (exit 3) instead of counting it")
 	rf.flags = f
 }
