@@ -219,7 +219,7 @@ func explainDecode(err error) string {
 		if m := invalidKeys.FindStringSubmatch(line); m != nil {
 			for _, k := range strings.Split(m[2], ", ") {
 				p := k
-				if m[1] != "" {
+				if m[1] != "" && m[1] != fmt.Sprintf("%T", Config{}) {
 					p = m[1] + "." + k
 				}
 				lines = append(lines, fmt.Sprintf("unknown key %q: check its spelling against the config reference in README.md", p))

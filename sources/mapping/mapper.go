@@ -125,7 +125,7 @@ func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
 	}
 	for _, name := range sortedKeys(spec.Keys) {
 		if !known[name] {
-			return nil, fmt.Errorf("keys: %q is not a declared key type (declared: %s); add it under `keys:` at the top of the config or fix the spelling", name, strings.Join(keyTypes, ", "))
+			return nil, fmt.Errorf("keys: %q is not a declared key type (declared: %s); declare it under keys.link (or keys.search) or fix the spelling", name, strings.Join(keyTypes, ", "))
 		}
 		g, err := m.getter(spec.Keys[name], false)
 		if err != nil {
