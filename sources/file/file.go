@@ -299,16 +299,22 @@ func (r *reader) readCSV(in io.Reader, comma rune) error {
 		}
 	}
 	r.vals = make([]string, len(fields))
+	lastLine := 1
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
+		line := lastLine + 1
+		if err == nil && len(row) > 0 {
+			line, _ = cr.FieldPos(0)
+		}
+		lastLine = line
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
+				lastLine = pe.Line
 				err = pe.Err
 			}
 			if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
@@ -316,7 +322,7 @@ func (r *reader) readCSV(in io.Reader, comma rune) error {
 			}
 			continue
 		}
-		if len(row) < len(header) && !(len(row) == 1 && row[0] == "") {
+		if len(row) < len(header) {
 			if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
 				return bad
 			}
