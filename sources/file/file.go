@@ -408,7 +408,7 @@ func (r *reader) readJSONL(in io.Reader) error {
 		if t := bytes.TrimSpace(b); len(t) > 0 {
 			v, perr := p.ParseBytes(t)
 			if perr != nil {
-				if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+				if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
 					return bad
 				}
 			} else if v.Type() != fastjson.TypeObject {
@@ -464,7 +464,7 @@ func (r *reader) readJSONArray(in io.Reader) error {
 		v, perr := p.ParseBytes(elem)
 		switch {
 		case perr != nil:
-			if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+			if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
 				return bad
 			}
 		case v.Type() != fastjson.TypeObject:
@@ -591,4 +591,18 @@ func (s *Source) Kinds() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// jsonError shortens fastjson's nested "cannot parse ...: " chain to its cause.
+func jsonError(err error) error {
+	msg := err.Error()
+	for {
+		i := strings.Index(msg, ": ")
+		if i < 0 || !strings.HasPrefix(msg, "cannot parse") {
+			break
+		}
+		msg = msg[i+2:]
+	}
+	msg = strings.TrimSuffix(msg, `; unparsed tail: ""`)
+	return fmt.Errorf("invalid JSON: %s", msg)
 }
