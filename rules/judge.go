@@ -208,47 +208,58 @@ func (j *judge) deadLetters() {
 	}
 }
 
-// duplicates reports events delivered more than once.
+// duplicates reports events delivered more than once by one source.
 func (j *judge) duplicates() {
 	if j.m.DeliveryType < 0 {
 		return
 	}
-	type group struct {
-		value string
-		ids   []record.ID
+	type dk struct {
+		src, kind record.Sym
+		key       record.KeyID
 	}
-	byKey := map[string]*group{}
+	var first map[dk]int // key -> index into groups
+	var groups [][]record.ID
 	for _, id := range j.in.Records {
-		v, ok := j.st.KeyOf(id, j.m.DeliveryType)
+		k, ok := j.st.KeyID(id, j.m.DeliveryType)
 		if !ok {
 			continue
 		}
 		src, kind, _ := j.st.Sig(id)
-		k := fmt.Sprintf("%d/%d/%s", src, kind, v)
-		g := byKey[k]
-		if g == nil {
-			g = &group{value: v}
-			byKey[k] = g
+		if first == nil {
+			first = make(map[dk]int, len(j.in.Records))
 		}
-		g.ids = append(g.ids, id)
+		d := dk{src, kind, k}
+		if g, seen := first[d]; seen {
+			groups[g] = append(groups[g], id)
+			continue
+		}
+		first[d] = len(groups)
+		groups = append(groups, []record.ID{id})
 	}
-	keys := make([]string, 0, len(byKey))
-	for k, g := range byKey {
-		if len(g.ids) > 1 {
-			keys = append(keys, k)
+	var dups [][]record.ID
+	for _, g := range groups {
+		if len(g) > 1 {
+			dups = append(dups, g)
 		}
 	}
-	sort.Slice(keys, func(a, b int) bool { return byKey[keys[a]].value < byKey[keys[b]].value })
-	for _, k := range keys {
-		g := byKey[k]
+	if len(dups) == 0 {
+		return
+	}
+	value := func(g []record.ID) string {
+		v, _ := j.st.KeyOf(g[0], j.m.DeliveryType)
+		return v
+	}
+	sort.Slice(dups, func(a, b int) bool { return value(dups[a]) < value(dups[b]) })
+	for _, g := range dups {
 		var where []string
-		for _, id := range g.ids {
+		for _, id := range g {
 			j.st.Get(id, &j.rec)
 			where = append(where, j.rec.Prov.String())
 		}
-		j.st.Get(g.ids[0], &j.rec)
-		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", g.value,
-			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, g.value, len(g.ids), strings.Join(where, ", ")), g.ids)
+		j.st.Get(g[0], &j.rec)
+		v := value(g)
+		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", v,
+			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, v, len(g), strings.Join(where, ", ")), g)
 	}
 }
 
