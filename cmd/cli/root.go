@@ -53,7 +53,8 @@ the broken and ambiguous ones.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr))
+	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr),
+		newPlanCmd(stdout, stderr), newDLQCmd(stdout, stderr))
 	return root
 }
 
