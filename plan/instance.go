@@ -52,14 +52,14 @@ func (b *builder) instance(in *saga.Instance) (*draft, error) {
 	d := &draft{b: b, in: in, handled: map[string]bool{}}
 	if in.Orphan {
 		for _, f := range in.Findings {
-			d.review(f, fmt.Sprintf("%s: find the %s it belongs to, or settle it by hand", f.Message, b.m.Root))
+			d.review(f, fmt.Sprintf("%s: find the %s it belongs to, or settle it by hand", f.Message, label(b.m.Root, "")))
 		}
 		return d, d.done()
 	}
 	d.queries()
 	if hold := d.hold(); hold != "" {
 		for _, f := range in.Findings {
-			if f.Severity > saga.Info {
+			if f.Severity > saga.Info && !d.handled[f.ID] {
 				d.review(f, "held: "+hold+"; nothing is refunded, released or retried until it is known (then re-run vitals plan)")
 			}
 		}
@@ -211,7 +211,7 @@ func (d *draft) queries() {
 			for _, t := range targets {
 				d.add(&Action{
 					Action: QueryProvider, Step: s.Name, Target: t, phase: phaseQuery, stepIdx: i,
-					Reason:   fmt.Sprintf("%s of %s %s: %s; ask %s whether %s %s took effect before refunding or retrying anything", s.Name, b.m.Root, d.in.Root, what, who, t.Type, t.ID),
+					Reason:   fmt.Sprintf("%s of %s %s: %s; ask %s whether %s %s took effect before refunding or retrying anything", s.Name, label(b.m.Root, ""), d.in.Root, what, who, t.Type, t.ID),
 					Evidence: d.provs(evidenceIDs(sr.Evidence)),
 				}, fs...)
 			}
@@ -376,9 +376,10 @@ func (d *draft) deadLetters(letters []dlq.Letter) bool {
 
 func (d *draft) replayPreconditions(l dlq.Letter) []string {
 	in := d.in
-	out := []string{fmt.Sprintf("%s still has not happened for %s %s", l.Step, d.b.m.Root, in.Root)}
+	root := label(d.b.m.Root, "")
+	out := []string{fmt.Sprintf("%s still has not happened for %s %s", l.Step, root, in.Root)}
 	if in.Aborted {
-		out = append(out, fmt.Sprintf("no compensation of %s %s has started", d.b.m.Root, in.Root))
+		out = append(out, fmt.Sprintf("no compensation of %s %s has started", root, in.Root))
 	}
 	for i := 0; i < l.StepIdx; i++ {
 		if s := d.b.m.Steps[i]; s.Comp != nil {
@@ -488,7 +489,7 @@ func (d *draft) failure() string {
 	if in.FailedStep == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s of %s %s still has not succeeded", in.FailedStep, d.b.m.Root, in.Root)
+	return fmt.Sprintf("%s of %s %s still has not succeeded", in.FailedStep, label(d.b.m.Root, ""), in.Root)
 }
 
 // compAction builds the action undoing one unit (not money).
@@ -504,7 +505,7 @@ func (d *draft) compAction(s *rules.Step, comp string, u *unit, why string) *Act
 			what = fmt.Sprintf(" (%s × %d)", orQ(u.sku), u.qty)
 		}
 		a.Preconditions = []string{fmt.Sprintf("reservation %s%s is still reserved, not released", u.target, what)}
-		a.Reason = fmt.Sprintf("release the stock %s reserved for %s %s", s.Name, m.Root, d.in.Root)
+		a.Reason = fmt.Sprintf("release the stock %s reserved for %s %s", s.Name, label(m.Root, ""), d.in.Root)
 	case comp == MarkOrderFailed:
 		st := "its current status"
 		if u.status != "" {
@@ -514,7 +515,7 @@ func (d *draft) compAction(s *rules.Step, comp string, u *unit, why string) *Act
 		a.Reason = fmt.Sprintf("%s %s was created but the saga failed: mark it failed", strings.TrimSuffix(m.Root, "_id"), u.target)
 	default:
 		a.Preconditions = []string{fmt.Sprintf("%s %s is still in effect and %s was not done", s.Name, a.Target, comp)}
-		a.Reason = fmt.Sprintf("undo %s (%s) of %s %s", s.Name, a.Target, m.Root, d.in.Root)
+		a.Reason = fmt.Sprintf("undo %s (%s) of %s %s", s.Name, a.Target, label(m.Root, ""), d.in.Root)
 	}
 	if why != "" {
 		a.Preconditions = append(a.Preconditions, why)
@@ -556,7 +557,7 @@ func (d *draft) voids(refs []*saga.Finding) {
 			d.add(&Action{Action: VoidInvoice, Step: s.Name, phase: phaseCompensate, stepIdx: i,
 				Target:        Target{Type: b.m.KeyTypes[k], ID: v},
 				Preconditions: pre,
-				Reason:        fmt.Sprintf("invoice %s was issued for %s %s, which is being undone", v, b.m.Root, d.in.Root),
+				Reason:        fmt.Sprintf("invoice %s was issued for %s %s, which is being undone", v, label(b.m.Root, ""), d.in.Root),
 				Evidence:      d.provs([]record.ID{e.Record}),
 			}, refs...)
 		}

@@ -36,7 +36,7 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 			d.add(&Action{Action: QueryProvider, Step: s.Name, phase: phaseQuery, stepIdx: s.Index,
 				Target: Target{Type: p.typ, ID: p.id},
 				Reason: fmt.Sprintf("a %s for %s %s is pending since %s (%s) and names no %s: ask %s for its state; nothing more is refunded until it is settled",
-					comp, m.Root, d.in.Root, stamp(p.at), p.prov, label(TargetKeys[comp], m.Root), who),
+					comp, label(m.Root, ""), d.in.Root, stamp(p.at), p.prov, label(TargetKeys[comp], m.Root), who),
 				Evidence: []string{p.prov},
 			}, refs...)
 		}
@@ -108,7 +108,7 @@ func (d *draft) moneyAction(s *rules.Step, comp string, u *unit, amt, rem int64,
 		Target: d.target(u), Amount: &amt, Currency: u.currency, Evidence: d.provs(u.recs)}
 	a.Preconditions = append(a.Preconditions, fmt.Sprintf("%s is still captured: %s", what, money(u.amount, u.currency)))
 	if u.refunded == 0 {
-		a.Preconditions = append(a.Preconditions, fmt.Sprintf("%s has no %s yet, done or pending", what, comp))
+		a.Preconditions = append(a.Preconditions, fmt.Sprintf("no %s of %s is done or pending", comp, what))
 	} else {
 		a.Preconditions = append(a.Preconditions, fmt.Sprintf("%s on %s total exactly %s so far, and none is pending", comp, what, money(u.refunded, u.currency)))
 	}
@@ -120,7 +120,7 @@ func (d *draft) moneyAction(s *rules.Step, comp string, u *unit, amt, rem int64,
 		others = append(others, money(cs.refunded[cur], cur))
 	}
 	if len(others) > 0 {
-		a.Preconditions = append(a.Preconditions, fmt.Sprintf("the %s of %s %s that name no %s still total %s", comp, m.Root, d.in.Root, label(u.ttype, m.Root), strings.Join(others, ", ")))
+		a.Preconditions = append(a.Preconditions, fmt.Sprintf("the %s of %s %s that name no %s still total %s", comp, label(m.Root, ""), d.in.Root, label(u.ttype, m.Root), strings.Join(others, ", ")))
 	}
 	if why != "" {
 		a.Preconditions = append(a.Preconditions, why)
@@ -132,7 +132,7 @@ func (d *draft) moneyAction(s *rules.Step, comp string, u *unit, amt, rem int64,
 		a.Reason = fmt.Sprintf("%s the remaining %s of %s on %s (%s already back): %s", verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, money(u.refunded, u.currency), because)
 	default:
 		a.Reason = fmt.Sprintf("%s %s of %s on %s, capped so that %s %s never gets back more than was captured (some %s names no %s): %s",
-			verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, m.Root, d.in.Root, comp, label(u.ttype, m.Root), because)
+			verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, label(m.Root, ""), d.in.Root, comp, label(u.ttype, m.Root), because)
 	}
 	return a
 }
@@ -172,7 +172,7 @@ func (d *draft) checkMoney(s *rules.Step, comp string, all []*unit, cs *compSet)
 	}
 	for cur, n := range out {
 		if plannedCur[cur] > 0 && n > in[cur] {
-			return fmt.Errorf("internal error: %s %s would get back %s of %s captured; the plan is refused", m.Root, d.in.Root, money(n, cur), money(in[cur], cur))
+			return fmt.Errorf("internal error: %s %s would get back %s of %s captured; the plan is refused", label(m.Root, ""), d.in.Root, money(n, cur), money(in[cur], cur))
 		}
 	}
 	return nil
@@ -280,8 +280,11 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
 		if !u.hasAmount || !first.hasAmount || u.amount != first.amount || u.currency != first.currency {
 			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps"
 		}
+		if u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at) {
+			first = u
+		}
 	}
-	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the first, captured at %s, is kept", money(first.amount, first.currency), stamp(first.at))
+	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start))
 }
 
 func (d *draft) sources(ids []record.ID) string {

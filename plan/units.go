@@ -19,7 +19,10 @@ type unit struct {
 	target string
 	recs   []record.ID
 	main   record.ID // the record whose amount and status count
-	at     time.Time
+	at     time.Time // first evidence of it
+	// start is when its attempt began (the first evidence with its attempt
+	// key): the first attempt is the one the customer meant.
+	start time.Time
 
 	amount    int64
 	currency  string
@@ -106,14 +109,30 @@ func (d *draft) units(s *rules.Step, sr *saga.StepResult, comp string) ([]*unit,
 		}
 	}
 	for _, u := range out {
-		d.fill(s, u)
+		d.fill(s, sr, u)
 	}
 	return out, tkey
 }
 
-func (d *draft) fill(s *rules.Step, u *unit) {
+func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 	st := d.b.st
 	u.at = st.Time(u.recs[0])
+	u.start = u.at
+	if s.AttemptType >= 0 {
+		var keys []string
+		for _, id := range u.recs {
+			if v, ok := st.KeyOf(id, s.AttemptType); ok {
+				keys = append(keys, v)
+			}
+		}
+		for _, e := range sr.Evidence {
+			if v, ok := st.KeyOf(e.Record, s.AttemptType); ok && slices.Contains(keys, v) {
+				if t := st.Time(e.Record); t.Before(u.start) {
+					u.start = t
+				}
+			}
+		}
+	}
 	u.main = u.recs[0]
 	u.confirmed = s.Authority == ""
 	best := -1 // 3 authority with amount, 2 amount, 1 authority
@@ -167,6 +186,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		u        *unit
 		own      pend
 		recs     []record.ID
+		first    int64 // time of its first record
 		succ     bool
 		succAt   int64
 		failAt   int64
@@ -194,7 +214,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 			g = byOwn[ownType+"\x00"+ownID]
 		}
 		if g == nil {
-			g = &group{u: u, own: pend{typ: ownType, id: ownID, prov: prov, at: b.rec.Time}}
+			g = &group{u: u, own: pend{typ: ownType, id: ownID, prov: prov, at: b.rec.Time}, first: b.rec.Time.UnixNano()}
 			if ownID == "" {
 				g.own.typ, g.own.id = "record", prov
 			} else {
@@ -245,9 +265,14 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 			}
 		default:
 			// Requested with no outcome. A request that names no refund of
-			// its own is answered by any later outcome for the same target.
+			// its own (a RefundRequested event) is the same compensation as
+			// a later one of the same unit that does (the provider's refund
+			// row, in whatever state), or is answered by a later outcome.
 			if g.own.typ == "record" && slices.ContainsFunc(groups, func(o *group) bool {
-				return o != g && o.u == g.u && max(o.succAt, o.failAt) >= g.reqAt
+				if o == g || o.u != g.u {
+					return false
+				}
+				return o.own.typ != "record" && o.first >= g.first || max(o.succAt, o.failAt) >= g.reqAt
 			}) {
 				continue
 			}
