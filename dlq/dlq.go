@@ -138,6 +138,10 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 			break
 		}
 	}
+	if onlyDeadLetters(st, in) {
+		set(Manual, "dead letters are the only trace of %s %s: nothing to judge their effect against", strings.TrimSuffix(m.Root, "_id"), in.Root)
+		return
+	}
 	if sr == nil {
 		for _, c := range m.Comps {
 			if hasRecord(in.CompEvidence[c.Name], l.Record) {
@@ -198,7 +202,7 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 	}
 	for i := 0; i < l.StepIdx; i++ {
 		if s := in.Steps[i]; s.Effective != saga.Succeeded {
-			set(Manual, "%s before it is %s: a replay would run ahead of it", s.Name, s.State)
+			set(Manual, "%s, before it, is %s: a replay would run ahead of it", s.Name, s.State)
 			return
 		}
 	}
@@ -211,6 +215,16 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 		return
 	}
 	set(Replay, "%s never happened, the instance is otherwise consistent and %s is idempotent: replay %s", sr.Name, sr.Name, l.Original)
+}
+
+func onlyDeadLetters(st *record.Store, in *saga.Instance) bool {
+	dead, _ := st.Sym(record.KindDeadLetter)
+	for _, id := range in.Records {
+		if _, kind, _ := st.Sig(id); kind != dead {
+			return false
+		}
+	}
+	return true
 }
 
 func hasRecord(ev []saga.Evidence, id record.ID) bool {

@@ -65,7 +65,15 @@ func (b *builder) instance(in *saga.Instance) (*draft, error) {
 		}
 		return d, d.done()
 	}
-	forward := d.deadLetters(dlq.Triage(b.m, b.st, in))
+	forward, hold := d.deadLetters(dlq.Triage(b.m, b.st, in))
+	if hold != "" {
+		for _, f := range in.Findings {
+			if f.Severity > saga.Info && !d.handled[f.ID] {
+				d.review(f, "held: "+hold)
+			}
+		}
+		return d, d.done()
+	}
 	if in.Aborted && !forward {
 		if err := d.compensate(); err != nil {
 			return nil, err
@@ -314,11 +322,13 @@ func (d *draft) hold() string {
 }
 
 // deadLetters plans replays and reviews by each dead letter's verdict. It
-// reports whether the instance goes forward: a replay repairs the step it
-// failed at, so nothing is compensated.
-func (d *draft) deadLetters(letters []dlq.Letter) bool {
+// reports whether the instance goes forward (a replay repairs the step it
+// failed at, so nothing is compensated), or why it must be held: it failed
+// only by a dead letter that cannot be replayed safely, and a person should
+// choose between replaying it by hand and undoing the instance.
+func (d *draft) deadLetters(letters []dlq.Letter) (bool, string) {
 	in := d.in
-	forward := false
+	forward, hold := false, ""
 	var replays []*Action
 	for _, l := range letters {
 		var f *saga.Finding
@@ -349,10 +359,16 @@ func (d *draft) deadLetters(letters []dlq.Letter) bool {
 			d.handled[f.ID] = true // by the compensations, or left below
 		default:
 			d.review(f, l.Reason)
+			if in.Aborted && in.StepFailed && in.FailedStep == l.Step && !forward {
+				hold = fmt.Sprintf("%s failed only by the dead letter %s (%s), which cannot be replayed safely: replay it by hand or undo the instance, then re-run vitals plan", l.Step, l.At, orQ(l.ErrorClass))
+			}
 		}
 	}
+	if forward {
+		hold = ""
+	}
 	if !forward {
-		return false
+		return false, hold
 	}
 	// The replay stands in for every compensation the failure called for,
 	// and for the replayed step being overdue.
@@ -371,7 +387,7 @@ func (d *draft) deadLetters(letters []dlq.Letter) bool {
 			a.Reason += "; no compensation is planned, as the replay completes the saga (if it fails, re-run vitals plan)"
 		}
 	}
-	return true
+	return true, ""
 }
 
 func (d *draft) replayPreconditions(l dlq.Letter) []string {
@@ -424,7 +440,7 @@ func (d *draft) compensate() error {
 		planned = append(planned, refs...)
 	}
 	if len(d.actions) > n {
-		d.voids(planned)
+		d.voids(d.actions[n:])
 		for _, a := range d.actions[n:] {
 			if a.phase == phaseCompensate {
 				d.resolve(a, d.compensateDL...)
@@ -460,9 +476,9 @@ func (d *draft) undo(s *rules.Step, sr *saga.StepResult, c saga.CompResult, refs
 	}
 	cs := d.comps(s, c.Name, units, tkey)
 	why := d.failure()
-	if slices.ContainsFunc(units, func(u *unit) bool { return u.hasAmount }) {
-		because := fmt.Sprintf("the saga failed, so %s must be undone", s.Name)
-		if d.in.FailedStep != "" {
+	if MoneyActions[c.Name] {
+		because := fmt.Sprintf("the instance began compensating at %s, so %s must be undone", stamp(d.in.FailedAt), s.Name)
+		if d.in.StepFailed {
 			because = fmt.Sprintf("%s failed at %s, so %s must be undone", d.in.FailedStep, stamp(d.in.FailedAt), s.Name)
 		}
 		if c.State == saga.CompensationFailed {
@@ -531,8 +547,10 @@ func (d *draft) target(u *unit) Target {
 }
 
 // voids plans void_invoice for invoices issued by succeeded steps that
-// declare no compensation of their own, when the instance is being undone.
-func (d *draft) voids(refs []*saga.Finding) {
+// declare no compensation of their own, when the instance is being undone
+// (comps are the compensation actions planned). A void resolves what the
+// compensation of the nearest earlier step resolves (the order's).
+func (d *draft) voids(comps []*Action) {
 	b := d.b
 	k := b.st.KeyTypeIndex(TargetKeys[VoidInvoice])
 	if k < 0 {
@@ -542,6 +560,14 @@ func (d *draft) voids(refs []*saga.Finding) {
 		sr := &d.in.Steps[i]
 		if s.Comp != nil || s.Retriable || sr.Effective != saga.Succeeded {
 			continue
+		}
+		var refs []*saga.Finding
+		for j := i - 1; j >= 0 && len(refs) == 0; j-- {
+			for _, a := range comps {
+				if a.stepIdx == j {
+					refs = append(refs, d.refsOf(a)...)
+				}
+			}
 		}
 		var seen []string
 		for _, e := range sr.Evidence {
@@ -562,6 +588,17 @@ func (d *draft) voids(refs []*saga.Finding) {
 			}, refs...)
 		}
 	}
+}
+
+// refsOf returns the findings an action resolves.
+func (d *draft) refsOf(a *Action) []*saga.Finding {
+	var out []*saga.Finding
+	for _, f := range d.in.Findings {
+		if hasRef(a, f.ID) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // rest handles the findings no earlier rule planned.

@@ -70,9 +70,6 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 		case len(u.pending) > 0:
 			for _, p := range u.pending {
 				t := Target{Type: p.typ, ID: p.id}
-				if p.typ == "record" {
-					t = d.target(u)
-				}
 				d.add(&Action{Action: QueryProvider, Step: s.Name, phase: phaseQuery, stepIdx: s.Index, Target: t,
 					Reason: fmt.Sprintf("a %s of %s is pending since %s (%s): ask %s for its state; a pending %s never gets a second one",
 						comp, what, stamp(p.at), p.prov, who, comp),
@@ -119,8 +116,9 @@ func (d *draft) moneyAction(s *rules.Step, comp string, u *unit, amt, rem int64,
 	for _, cur := range sortedKeys(cs.refunded) {
 		others = append(others, money(cs.refunded[cur], cur))
 	}
+	unnamed := strings.Join(others, ", ")
 	if len(others) > 0 {
-		a.Preconditions = append(a.Preconditions, fmt.Sprintf("the %s of %s %s that name no %s still total %s", comp, label(m.Root, ""), d.in.Root, label(u.ttype, m.Root), strings.Join(others, ", ")))
+		a.Preconditions = append(a.Preconditions, fmt.Sprintf("%s records of %s %s that name no %s still total %s", comp, label(m.Root, ""), d.in.Root, label(u.ttype, m.Root), unnamed))
 	}
 	if why != "" {
 		a.Preconditions = append(a.Preconditions, why)
@@ -131,8 +129,8 @@ func (d *draft) moneyAction(s *rules.Step, comp string, u *unit, amt, rem int64,
 	case amt == rem:
 		a.Reason = fmt.Sprintf("%s the remaining %s of %s on %s (%s already back): %s", verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, money(u.refunded, u.currency), because)
 	default:
-		a.Reason = fmt.Sprintf("%s %s of %s on %s, capped so that %s %s never gets back more than was captured (some %s names no %s): %s",
-			verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, label(m.Root, ""), d.in.Root, comp, label(u.ttype, m.Root), because)
+		a.Reason = fmt.Sprintf("%s %s of %s on %s, no more: %s already went back for %s %s without naming a %s; %s",
+			verb(comp), money(amt, u.currency), money(u.amount, u.currency), what, unnamed, label(m.Root, ""), d.in.Root, label(u.ttype, m.Root), because)
 	}
 	return a
 }

@@ -57,6 +57,11 @@ var TargetKeys = map[string]string{
 	VoidInvoice:   "invoice_id",
 }
 
+// MoneyActions are the compensations that move money: their amounts are
+// capped by what was captured, net of refunds made or pending. Every other
+// compensation acts on a thing (a reservation, the order's status).
+var MoneyActions = map[string]bool{RefundPayment: true}
+
 // Plan is a dry-run repair plan. Its JSON form is documented in
 // docs/plan-schema.md; the same input gives byte-identical output.
 type Plan struct {

@@ -159,6 +159,13 @@ func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 	st.Get(u.main, &d.b.rec)
 	r := &d.b.rec
 	u.amount, u.currency, u.hasAmount, u.status = r.Amount, r.Currency, r.HasAmount, r.Status
+	for _, id := range u.recs {
+		if u.status != "" {
+			break
+		}
+		_, _, sym := st.Sig(id)
+		u.status = st.SymName(sym)
+	}
 	if q, err := strconv.ParseInt(strings.TrimSpace(r.Attr("quantity")), 10, 64); err == nil {
 		u.qty, u.hasQty, u.sku = q, true, r.Attr("sku")
 	}
@@ -186,6 +193,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		u        *unit
 		own      pend
 		recs     []record.ID
+		anon     bool  // names no compensation of its own
 		first    int64 // time of its first record
 		succ     bool
 		succAt   int64
@@ -216,7 +224,15 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		if g == nil {
 			g = &group{u: u, own: pend{typ: ownType, id: ownID, prov: prov, at: b.rec.Time}, first: b.rec.Time.UnixNano()}
 			if ownID == "" {
+				// A request with no key of its own: name it by its
+				// delivery key (the event id) or where it was read.
 				g.own.typ, g.own.id = "record", prov
+				if b.m.DeliveryType >= 0 {
+					if v, ok := st.KeyOf(id, b.m.DeliveryType); ok {
+						g.own.typ, g.own.id = b.m.KeyTypes[b.m.DeliveryType], v
+					}
+				}
+				g.anon = true
 			} else {
 				byOwn[ownType+"\x00"+ownID] = g
 			}
@@ -268,11 +284,11 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 			// its own (a RefundRequested event) is the same compensation as
 			// a later one of the same unit that does (the provider's refund
 			// row, in whatever state), or is answered by a later outcome.
-			if g.own.typ == "record" && slices.ContainsFunc(groups, func(o *group) bool {
+			if g.anon && slices.ContainsFunc(groups, func(o *group) bool {
 				if o == g || o.u != g.u {
 					return false
 				}
-				return o.own.typ != "record" && o.first >= g.first || max(o.succAt, o.failAt) >= g.reqAt
+				return !o.anon && o.first >= g.first || max(o.succAt, o.failAt) >= g.reqAt
 			}) {
 				continue
 			}
