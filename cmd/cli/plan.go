@@ -94,6 +94,9 @@ func runPlan(ctx context.Context, o *planOptions, stdout, stderr io.Writer) erro
 		return err
 	}
 	if o.emitTopic != "" {
+		if failed := res.Failed(); failed != nil {
+			return fmt.Errorf("nothing was emitted, as the plan may miss refunds or releases already made: %w", failed)
+		}
 		if err := emit.Check(p, o.confirm); err != nil {
 			return usagef("%v", err)
 		}
