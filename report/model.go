@@ -27,6 +27,15 @@ type Report struct {
 	Findings  []Finding  `json:"findings"`
 	Resolved  []Finding  `json:"resolved,omitempty"`
 	Instances []Instance `json:"instances"`
+	// RuleErrors lists invariants that could not be evaluated on some
+	// instance (the first 100; Summary.RuleErrors counts them all).
+	RuleErrors []RuleError `json:"rule_errors,omitempty"`
+}
+
+// RuleError is an invariant that failed to evaluate on one instance.
+type RuleError struct {
+	Root  string `json:"root"`
+	Error string `json:"error"`
 }
 
 // Run describes the run.
@@ -79,6 +88,7 @@ type Summary struct {
 	Orphans        int            `json:"orphans"`
 	Findings       int            `json:"findings"`
 	BySeverity     map[string]int `json:"by_severity"`
+	RuleErrors     int            `json:"rule_errors"`
 	ByCode         map[string]int `json:"by_code"`
 	Baseline       *BaselineCount `json:"baseline,omitempty"`
 }
@@ -228,6 +238,12 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 		}
 		for _, f := range inst.Findings {
 			rep.Findings = append(rep.Findings, v.finding(inst, f))
+		}
+		for _, e := range inst.RuleErrors {
+			sum.RuleErrors++
+			if len(rep.RuleErrors) < 100 {
+				rep.RuleErrors = append(rep.RuleErrors, RuleError{Root: inst.Root, Error: e})
+			}
 		}
 		if !inst.Orphan && (len(inst.Findings) > 0 || opts.AllInstances && inst.InWindow) {
 			rep.Instances = append(rep.Instances, v.instance(inst))

@@ -26,7 +26,7 @@ func TestPlanCommand(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"replay_dead_letter", "checkout.events/1@23137", "check just before executing", "Dry run: nothing was sent"} {
+	for _, want := range []string{"replay_dead_letter", "dead_letter checkout.events/", "check just before executing", "Dry run: nothing was sent"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("table output lacks %q:\n%s", want, stdout)
 		}

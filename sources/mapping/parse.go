@@ -81,11 +81,15 @@ func (f TimeFormat) String() string {
 func (f TimeFormat) Parse(s string) (time.Time, error) {
 	switch f.kind {
 	case timeRFC3339:
-		t, ok := parseRFC3339(s, f.loc)
-		if !ok {
-			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+		if t, ok := parseRFC3339(s, f.loc); ok {
+			return t, nil
 		}
-		return t, nil
+		// The fast path wants two-digit fields; the standard library also
+		// reads a few looser forms (a one-digit hour).
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("%q is not %s", s, f)
 	case timeUnix:
 		if i := strings.IndexByte(s, '.'); i >= 0 {
 			sec, err1 := strconv.ParseInt(s[:i], 10, 64)
