@@ -72,6 +72,11 @@ func build(t *testing.T, path, shown string, opts reconcile.Options) (*reconcile
 	if err != nil {
 		t.Fatal(err)
 	}
+	return buildFrom(t, cfg, shown, opts)
+}
+
+func buildFrom(t *testing.T, cfg *config.Config, shown string, opts reconcile.Options) (*reconcile.Result, *plan.Plan) {
+	t.Helper()
 	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
 	if err != nil {
 		t.Fatal(err)
