@@ -6,6 +6,7 @@ package report
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sort"
 	"time"
@@ -215,6 +216,7 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 		rep.Sources = append(rep.Sources, sourceOf(s))
 	}
 	v := newViewer(res)
+	start := time.Now()
 	err := res.Each(ctx, func(inst *saga.Instance) error {
 		sum := &rep.Summary
 		switch {
@@ -253,6 +255,7 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	slog.Debug("evaluated instances", "components", res.Len(), "findings", len(rep.Findings), "took", time.Since(start).Round(time.Millisecond))
 	SortFindings(rep.Findings)
 	for _, f := range rep.Findings {
 		rep.Summary.Findings++

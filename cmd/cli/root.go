@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"runtime"
@@ -74,12 +75,22 @@ the broken and ambiguous ones.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr),
-		newPlanCmd(stdout, stderr), newDLQCmd(stdout, stderr))
+	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr))
+	var verbose bool
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log what each phase took to stderr")
 	prof := &profiler{}
 	root.PersistentFlags().StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
 	root.PersistentFlags().StringVar(&prof.mem, "memprofile", "", "write a heap profile to this file when the command ends")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error { return prof.start() }
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		level := slog.LevelWarn
+		if verbose {
+			level = slog.LevelDebug
+		}
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+		return prof.start()
+	}
+	// Repair plans and dead-letter triage (plan.go, dlq.go).
+	root.AddCommand(newPlanCmd(stdout, stderr), newDLQCmd(stdout, stderr))
 	return root, prof
 }
 
