@@ -25,6 +25,7 @@ type evid struct {
 type inferer struct {
 	r        *Result
 	cls      *rules.Classifier
+	judge    *rules.Judger
 	deadKind record.Sym
 	hasDead  bool
 	matches  []rules.Match
@@ -39,7 +40,7 @@ type deliveryKey struct {
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
 }

@@ -87,6 +87,23 @@ func options(extra ...expr.Option) []expr.Option {
 }
 
 func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
+	if m.needs == nil {
+		m.needs = newEnvNeeds()
+	}
+	for _, src := range c.Vars {
+		m.needs.add(src)
+	}
+	for _, src := range []string{c.When, c.Expr, c.Evidence} {
+		if src != "" {
+			m.needs.add(src)
+		}
+	}
+	for _, part := range messageExprs(c.Message) {
+		m.needs.add(part)
+	}
+	if c.Evidence == "" {
+		m.needs.steps[c.Step] = true // the default evidence
+	}
 	inv := &Invariant{Code: saga.Code(c.Code), Step: c.Step}
 	if c.Code == "" {
 		return nil, errors.New("code: required (e.g. AMOUNT_MISMATCH)")
@@ -141,6 +158,23 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	return inv, nil
+}
+
+// messageExprs returns the {{ expressions }} of a message.
+func messageExprs(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			return out
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			return out
+		}
+		out = append(out, strings.TrimSpace(s[i+2:i+j]))
+		s = s[i+j+2:]
+	}
 }
 
 func compileMessage(s string) ([]messagePart, error) {

@@ -21,6 +21,8 @@ type Model struct {
 	Comps        []*Comp
 	Invariants   []*Invariant
 
+	needs *envNeeds // what invariants read of an instance
+
 	orphanSeverity saga.Severity
 	orphanByKind   map[string]saga.Severity
 	orphanIgnore   map[string]bool
