@@ -19,6 +19,7 @@ type Judger struct {
 	views []*RecordView // pool
 	steps []*StepView   // pool
 	env   InstanceEnv
+	vars  varCache
 	rec   record.Record
 }
 
@@ -304,8 +305,9 @@ func (j *judge) invariants() {
 		return
 	}
 	env := j.env()
+	j.jr.vars.reset(len(j.m.vars))
 	for i, inv := range j.m.Invariants {
-		bad, msg, ev, err := inv.Check(env)
+		bad, msg, ev, err := inv.check(j.m, env, &j.jr.vars)
 		if err != nil {
 			j.in.RuleErrors = append(j.in.RuleErrors, fmt.Sprintf("process.invariants[%d] (%s): %v", i, inv.Code, err))
 			continue

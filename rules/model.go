@@ -21,7 +21,8 @@ type Model struct {
 	Comps        []*Comp
 	Invariants   []*Invariant
 
-	needs *envNeeds // what invariants read of an instance
+	needs *envNeeds    // what invariants read of an instance
+	vars  []*sharedVar // distinct variable expressions of all invariants
 
 	orphanSeverity saga.Severity
 	orphanByKind   map[string]saga.Severity
