@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -194,15 +193,23 @@ func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (lo, hi
 		mapper: j.st.mapper.Clone(),
 		out:    out,
 	}
+	var plo, phi time.Time
 	switch j.st.format {
 	case formatCSV:
-		err = r.readCSV(rd, j.st.comma)
+		plo, phi, err = r.readCSVPipelined(ctx, rd, j.st.comma, sink)
 	case formatJSONL:
-		err = r.readJSONL(rd)
+		plo, phi, err = r.readJSONLPipelined(ctx, rd, sink)
 	case formatJSON:
 		err = r.readJSONArray(rd)
 	}
-	return out.lo, out.hi, err
+	lo, hi = out.lo, out.hi
+	if !plo.IsZero() && (lo.IsZero() || plo.Before(lo)) {
+		lo = plo
+	}
+	if phi.After(hi) {
+		hi = phi
+	}
+	return lo, hi, err
 }
 
 // trackingWriter remembers the time range of the records it passes on.
@@ -222,15 +229,24 @@ func (t *trackingWriter) Record(r *record.Record) error {
 }
 
 type reader struct {
-	ctx    context.Context
-	src    string
-	rel    string
-	path   string
-	mapper *mapping.Mapper
-	out    sources.Writer
-	rec    record.Record
-	vals   []string
-	n      int
+	ctx      context.Context
+	src      string
+	rel      string
+	path     string
+	mapper   *mapping.Mapper
+	out      sources.Writer
+	rec      record.Record
+	vals     []string
+	n        int
+	scratchBufs [][]byte
+}
+
+// scratch returns per-field buffers for number and object texts.
+func (r *reader) scratch(n int) [][]byte {
+	if len(r.scratchBufs) < n {
+		r.scratchBufs = make([][]byte, n)
+	}
+	return r.scratchBufs
 }
 
 func (r *reader) prov(line int64) record.Provenance {
@@ -255,90 +271,6 @@ func (r *reader) emit(line int64) error {
 		return nil
 	}
 	return r.out.Record(&r.rec)
-}
-
-func (r *reader) readCSV(in io.Reader, comma rune) error {
-	cr := csv.NewReader(in)
-	cr.Comma = comma
-	cr.ReuseRecord = true
-	cr.FieldsPerRecord = -1
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil // an empty file holds no records
-	}
-	if err != nil {
-		if bad := r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err)); bad != nil {
-			return bad
-		}
-		return nil
-	}
-	cols := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimPrefix(h, "\ufeff") // a BOM some exporters write
-		cols[strings.TrimSpace(h)] = i
-	}
-	fields := r.mapper.Fields()
-	idx := make([]int, len(fields))
-	var missing []string
-	for i, f := range fields {
-		c, ok := cols[f]
-		if !ok {
-			c = -1
-			missing = append(missing, fmt.Sprintf("%q", f))
-		}
-		idx[i] = c
-	}
-	if len(missing) > 0 {
-		have := make([]string, 0, len(header))
-		for _, h := range header {
-			have = append(have, fmt.Sprintf("%q", h))
-		}
-		err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
-		if bad := r.out.Bad(r.prov(1), err); bad != nil {
-			return bad
-		}
-	}
-	r.vals = make([]string, len(fields))
-	lastLine := 1
-	for {
-		row, err := cr.Read()
-		if err == io.EOF {
-			return nil
-		}
-		line := lastLine + 1
-		if err == nil && len(row) > 0 {
-			line, _ = cr.FieldPos(0)
-		}
-		lastLine = line
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				line = pe.StartLine
-				lastLine = pe.Line
-				err = pe.Err
-			}
-			if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
-				return bad
-			}
-			continue
-		}
-		if len(row) < len(header) {
-			if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
-				return bad
-			}
-			continue
-		}
-		for i, c := range idx {
-			if c >= 0 && c < len(row) {
-				r.vals[i] = row[c]
-			} else {
-				r.vals[i] = ""
-			}
-		}
-		if err := r.emit(int64(line)); err != nil {
-			return err
-		}
-	}
 }
 
 // jsonFields resolves the mapper's fields to JSON paths once.
@@ -378,52 +310,6 @@ func (r *reader) fill(v *fastjson.Value, paths [][]string, scratch [][]byte) {
 		default:
 			scratch[i] = f.MarshalTo(scratch[i][:0])
 			r.vals[i] = unsafe.String(unsafe.SliceData(scratch[i]), len(scratch[i]))
-		}
-	}
-}
-
-func (r *reader) readJSONL(in io.Reader) error {
-	paths, err := r.jsonPaths()
-	if err != nil {
-		return err
-	}
-	scratch := make([][]byte, len(paths))
-	var p fastjson.Parser
-	br := bufio.NewReaderSize(in, 1<<20)
-	var long []byte
-	for line := int64(1); ; line++ {
-		b, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			// A line longer than the buffer: gather it.
-			long = append(long[:0], b...)
-			for err == bufio.ErrBufferFull {
-				b, err = br.ReadSlice('\n')
-				long = append(long, b...)
-			}
-			b = long
-		}
-		if err != nil && err != io.EOF {
-			return fmt.Errorf("read %s: %w", r.path, err)
-		}
-		if t := bytes.TrimSpace(b); len(t) > 0 {
-			v, perr := p.ParseBytes(t)
-			if perr != nil {
-				if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
-					return bad
-				}
-			} else if v.Type() != fastjson.TypeObject {
-				if bad := r.out.Bad(r.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type())); bad != nil {
-					return bad
-				}
-			} else {
-				r.fill(v, paths, scratch)
-				if err := r.emit(line); err != nil {
-					return err
-				}
-			}
-		}
-		if err == io.EOF {
-			return nil
 		}
 	}
 }

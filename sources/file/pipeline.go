@@ -1,0 +1,306 @@
+package file
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/vitals-dev/vitals/sources"
+)
+
+// A file is read by one goroutine that splits it into rows and several
+// that parse and map them: splitting is cheap, mapping and storing are not.
+
+const batchRows = 512
+
+// rowBatch carries rows from the splitter to the mappers.
+type rowBatch struct {
+	data  []byte  // all bytes of the batch
+	ends  []int32 // end of each cell (CSV: fields per row cells; JSONL: one per row)
+	lines []int64 // the line each row starts on
+}
+
+func (b *rowBatch) reset() {
+	b.data, b.ends, b.lines = b.data[:0], b.ends[:0], b.lines[:0]
+}
+
+func (b *rowBatch) add(cell []byte) {
+	b.data = append(b.data, cell...)
+	b.ends = append(b.ends, int32(len(b.data)))
+}
+
+func (b *rowBatch) cell(i int) []byte {
+	start := int32(0)
+	if i > 0 {
+		start = b.ends[i-1]
+	}
+	return b.data[start:b.ends[i]]
+}
+
+func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// pipeline runs split on this goroutine and map on several workers; it
+// returns the time range of the records and the first error.
+func (r *reader) pipeline(ctx context.Context, sink sources.Sink, split func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error, mapRow func(w *reader, b *rowBatch, row int, p *fastjson.Parser) error) (lo, hi time.Time, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workers := runtime.GOMAXPROCS(0)
+	batches := make(chan *rowBatch, 2*workers)
+	free := make(chan *rowBatch, 4*workers)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	fail := func(err error) {
+		mu.Lock()
+		if firstErr == nil {
+			firstErr = err
+		}
+		mu.Unlock()
+		cancel()
+	}
+	outs := make([]*trackingWriter, workers)
+	for i := range workers {
+		outs[i] = &trackingWriter{Writer: sink.Writer()}
+		w := &reader{ctx: ctx, src: r.src, rel: r.rel, path: r.path, mapper: r.mapper.Clone(), out: outs[i], vals: make([]string, len(r.mapper.Fields()))}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var p fastjson.Parser
+			for b := range batches {
+				for row := range b.lines {
+					if err := mapRow(w, b, row, &p); err != nil {
+						fail(err)
+						break
+					}
+				}
+				b.reset()
+				select {
+				case free <- b:
+				default:
+				}
+			}
+		}()
+	}
+	send := func(b *rowBatch) bool {
+		select {
+		case batches <- b:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	get := func() *rowBatch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return &rowBatch{}
+		}
+	}
+	splitErr := split(ctx, send, get)
+	close(batches)
+	wg.Wait()
+	for _, o := range outs {
+		o.Close()
+		if !o.lo.IsZero() && (lo.IsZero() || o.lo.Before(lo)) {
+			lo = o.lo
+		}
+		if o.hi.After(hi) {
+			hi = o.hi
+		}
+	}
+	if firstErr != nil {
+		return lo, hi, firstErr
+	}
+	if splitErr != nil {
+		return lo, hi, splitErr
+	}
+	return lo, hi, ctx.Err()
+}
+
+// readCSVPipelined reads a CSV file: the splitter parses CSV (quotes may
+// span lines) and ships the mapped columns; the workers map them.
+func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune, sink sources.Sink) (lo, hi time.Time, err error) {
+	cr := csv.NewReader(in)
+	cr.Comma = comma
+	cr.ReuseRecord = true
+	cr.FieldsPerRecord = -1
+	header, err := cr.Read()
+	if err == io.EOF {
+		return lo, hi, nil // an empty file holds no records
+	}
+	if err != nil {
+		return lo, hi, r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err))
+	}
+	idx, err := r.columns(header)
+	if err != nil {
+		return lo, hi, err
+	}
+	nf := len(idx)
+	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
+		b := get()
+		lastLine := 1
+		for n := 0; ; n++ {
+			if n&1023 == 0 && ctx.Err() != nil {
+				return nil
+			}
+			row, err := cr.Read()
+			if err == io.EOF {
+				break
+			}
+			line := lastLine + 1
+			if err == nil && len(row) > 0 {
+				line, _ = cr.FieldPos(0)
+			}
+			lastLine = line
+			if err != nil {
+				var pe *csv.ParseError
+				if errors.As(err, &pe) {
+					line = pe.StartLine
+					lastLine = pe.Line
+					err = pe.Err
+				}
+				if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
+					return bad
+				}
+				continue
+			}
+			if len(row) < len(header) {
+				if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
+					return bad
+				}
+				continue
+			}
+			for _, c := range idx {
+				if c >= 0 {
+					b.data = append(b.data, row[c]...)
+				}
+				b.ends = append(b.ends, int32(len(b.data)))
+			}
+			b.lines = append(b.lines, int64(line))
+			if len(b.lines) == batchRows {
+				if !send(b) {
+					return nil
+				}
+				b = get()
+			}
+		}
+		if len(b.lines) > 0 {
+			send(b)
+		}
+		return nil
+	}
+	mapRow := func(w *reader, b *rowBatch, row int, _ *fastjson.Parser) error {
+		for i := range nf {
+			w.vals[i] = bytesString(b.cell(row*nf + i))
+		}
+		return w.emit(b.lines[row])
+	}
+	return r.pipeline(ctx, sink, split, mapRow)
+}
+
+// columns resolves the mapper's fields to CSV columns, reporting those the
+// header lacks (their rows are read with the field empty).
+func (r *reader) columns(header []string) ([]int, error) {
+	cols := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimPrefix(h, "\ufeff") // a BOM some exporters write
+		cols[strings.TrimSpace(h)] = i
+	}
+	fields := r.mapper.Fields()
+	idx := make([]int, len(fields))
+	var missing []string
+	for i, f := range fields {
+		c, ok := cols[f]
+		if !ok {
+			c = -1
+			missing = append(missing, fmt.Sprintf("%q", f))
+		}
+		idx[i] = c
+	}
+	if len(missing) > 0 {
+		have := make([]string, 0, len(header))
+		for _, h := range header {
+			have = append(have, fmt.Sprintf("%q", h))
+		}
+		err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
+		if bad := r.out.Bad(r.prov(1), err); bad != nil {
+			return nil, bad
+		}
+	}
+	return idx, nil
+}
+
+// readJSONLPipelined reads JSON lines: the splitter cuts lines, the workers
+// parse and map them.
+func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sources.Sink) (lo, hi time.Time, err error) {
+	paths, err := r.jsonPaths()
+	if err != nil {
+		return lo, hi, err
+	}
+	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
+		br := bufio.NewReaderSize(in, 1<<20)
+		b := get()
+		var long []byte
+		for line := int64(1); ; line++ {
+			if line&1023 == 0 && ctx.Err() != nil {
+				return nil
+			}
+			raw, err := br.ReadSlice('\n')
+			if err == bufio.ErrBufferFull {
+				long = append(long[:0], raw...)
+				for err == bufio.ErrBufferFull {
+					raw, err = br.ReadSlice('\n')
+					long = append(long, raw...)
+				}
+				raw = long
+			}
+			if err != nil && err != io.EOF {
+				return fmt.Errorf("read %s: %w", r.path, err)
+			}
+			if t := bytes.TrimSpace(raw); len(t) > 0 {
+				b.add(t)
+				b.lines = append(b.lines, line)
+				if len(b.lines) == batchRows {
+					if !send(b) {
+						return nil
+					}
+					b = get()
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+		}
+		if len(b.lines) > 0 {
+			send(b)
+		}
+		return nil
+	}
+	mapRow := func(w *reader, b *rowBatch, row int, p *fastjson.Parser) error {
+		line := b.lines[row]
+		v, perr := p.ParseBytes(b.cell(row))
+		switch {
+		case perr != nil:
+			return w.out.Bad(w.prov(line), jsonError(perr))
+		case v.Type() != fastjson.TypeObject:
+			return w.out.Bad(w.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type()))
+		}
+		w.fill(v, paths, w.scratch(len(paths)))
+		return w.emit(line)
+	}
+	return r.pipeline(ctx, sink, split, mapRow)
+}
