@@ -5,11 +5,13 @@ package all
 import (
 	"github.com/vitals-dev/vitals/sources"
 	"github.com/vitals-dev/vitals/sources/file"
+	"github.com/vitals-dev/vitals/sources/postgres"
 )
 
 // Registry returns a registry of all source types.
 func Registry() *sources.Registry {
 	return sources.NewRegistry(
 		file.Factory(),
+		postgres.Factory(),
 	)
 }
