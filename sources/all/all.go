@@ -5,6 +5,7 @@ package all
 import (
 	"github.com/vitals-dev/vitals/sources"
 	"github.com/vitals-dev/vitals/sources/file"
+	"github.com/vitals-dev/vitals/sources/kafka"
 	"github.com/vitals-dev/vitals/sources/postgres"
 )
 
@@ -12,6 +13,7 @@ import (
 func Registry() *sources.Registry {
 	return sources.NewRegistry(
 		file.Factory(),
+		kafka.Factory(),
 		postgres.Factory(),
 	)
 }
