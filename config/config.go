@@ -24,6 +24,13 @@ import (
 
 // Config is a whole vitals config.
 type Config struct {
+	// Extends names a base config (relative to this file) that this file
+	// overrides: maps merge, lists and values replace.
+	Extends string `mapstructure:"extends"`
+	// DataDir is where file sources' relative paths start; relative to the
+	// config file that sets it (or to the working directory when it comes
+	// from --data-dir or VITALS_DATA_DIR). Default: the config's directory.
+	DataDir string `mapstructure:"data_dir"`
 	// AsOf is the instant the run judges at (RFC 3339, or "now"). Every run
 	// is reproducible from its as_of.
 	AsOf string `mapstructure:"as_of"`
@@ -38,7 +45,8 @@ type Config struct {
 	// Mask lists attribute names (PII) whose values reports never show.
 	Mask []string `mapstructure:"mask"`
 
-	// Path is the file the config was read from; Dir its directory.
+	// Path is the file the config was read from; Dir is where file
+	// sources' relative paths start (the resolved data_dir).
 	Path string `mapstructure:"-"`
 	Dir  string `mapstructure:"-"`
 }
@@ -92,24 +100,23 @@ var flagKeys = map[string]string{
 	"until":    "window::until",
 	"lookback": "window::lookback",
 	"grace":    "grace",
+	"data-dir": "data_dir",
 }
 
 // envKeys are the keys VITALS_* variables may override.
-var envKeys = []string{"as_of", "window::since", "window::until", "window::lookback", "grace"}
+var envKeys = []string{"as_of", "window::since", "window::until", "window::lookback", "grace", "data_dir"}
 
-// Load reads the config at path, applies VITALS_* environment variables and
-// the flags that were set, and validates the result.
+// Load reads the config at path (and the configs it extends), applies
+// VITALS_* environment variables and the flags that were set, and
+// validates the result.
 func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 	v := viper.NewWithOptions(viper.KeyDelimiter("::"))
-	v.SetConfigFile(path)
 	v.SetConfigType("yaml")
-	if err := v.ReadInConfig(); err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, Errorf("cannot read %s: %v; pass --config FILE or set VITALS_CONFIG", path, pe.Err)
-		}
-		return nil, Errorf("%s: %v", path, yamlError(err))
+	dataDir, err := readChain(v, path, 0)
+	if err != nil {
+		return nil, err
 	}
+	v.Set("extends", "")
 	v.SetEnvPrefix("VITALS")
 	v.SetEnvKeyReplacer(strings.NewReplacer("::", "_"))
 	for _, k := range envKeys {
@@ -117,17 +124,19 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 			return nil, Errorf("%v", err)
 		}
 	}
+	flagDataDir := false
 	if flags != nil {
 		for flag, key := range flagKeys {
 			if f := flags.Lookup(flag); f != nil {
 				if err := v.BindPFlag(key, f); err != nil {
 					return nil, Errorf("%v", err)
 				}
+				flagDataDir = flagDataDir || flag == "data-dir" && f.Changed
 			}
 		}
 	}
 	var c Config
-	err := v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
+	err = v.UnmarshalExact(&c, viper.DecodeHook(mapstructure.ComposeDecodeHookFunc(
 		rules.DurationHook(),
 		mapping.TimeToStringHook(),
 		mapping.DecodeHook(),
@@ -135,16 +144,64 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 	if err != nil {
 		return nil, Errorf("%s: %s", path, explainDecode(err))
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		abs = path
-	}
 	c.Path = path
-	c.Dir = filepath.Dir(abs)
+	c.Dir = dataDir
+	if flagDataDir || os.Getenv("VITALS_DATA_DIR") != "" {
+		// From the command line or environment: relative to where vitals runs.
+		if c.Dir, err = filepath.Abs(c.DataDir); err != nil {
+			return nil, Errorf("data_dir: %v", err)
+		}
+	}
 	if err := c.Validate(); err != nil {
 		return nil, &Error{Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return &c, nil
+}
+
+// readChain merges the config at path over the configs it extends into v
+// and returns the data directory, resolved against the file that set it.
+func readChain(v *viper.Viper, path string, depth int) (string, error) {
+	if depth > 8 {
+		return "", Errorf("%s: extends nests more than 8 deep (a loop?)", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", Errorf("cannot read %s: %v; pass --config FILE or set VITALS_CONFIG", path, err)
+	}
+	defer f.Close()
+	one := viper.NewWithOptions(viper.KeyDelimiter("::"))
+	one.SetConfigType("yaml")
+	if err := one.ReadConfig(f); err != nil {
+		return "", Errorf("%s: %v", path, yamlError(err))
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", Errorf("%s: %v", path, err)
+	}
+	dir := filepath.Dir(abs)
+	dataDir := dir
+	if base := one.GetString("extends"); base != "" {
+		if !filepath.IsAbs(base) {
+			base = filepath.Join(dir, base)
+		}
+		if dataDir, err = readChain(v, base, depth+1); err != nil {
+			return "", err
+		}
+	}
+	if dd := one.GetString("data_dir"); dd != "" {
+		dataDir = dd
+		if !filepath.IsAbs(dd) {
+			dataDir = filepath.Join(dir, dd)
+		}
+	}
+	if err := v.MergeConfigMap(one.AllSettings()); err != nil {
+		return "", Errorf("%s: %v", path, err)
+	}
+	return dataDir, nil
 }
 
 var invalidKeys = regexp.MustCompile(`'([^']*)' has invalid keys: (.*)`)
@@ -162,7 +219,7 @@ func explainDecode(err error) string {
 		if m := invalidKeys.FindStringSubmatch(line); m != nil {
 			for _, k := range strings.Split(m[2], ", ") {
 				p := k
-				if m[1] != "" {
+				if m[1] != "" && m[1] != fmt.Sprintf("%T", Config{}) {
 					p = m[1] + "." + k
 				}
 				lines = append(lines, fmt.Sprintf("unknown key %q: check its spelling against the config reference in README.md", p))

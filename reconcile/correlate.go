@@ -104,13 +104,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		c := &comps[i]
 		ms := members[c.off : c.off+c.n]
 		if len(ms) > 1 {
-			sort.Slice(ms, func(a, b int) bool {
-				ta, tb := st.UnixNano(ms[a]), st.UnixNano(ms[b])
-				if ta != tb {
-					return ta < tb
-				}
-				return ms[a] < ms[b]
-			})
+			sort.Slice(ms, func(a, b int) bool { return st.Less(ms[a], ms[b]) })
 		}
 		for _, id := range ms {
 			if v, ok := st.KeyOf(id, rootType); ok && !slices.Contains(c.roots, v) {
@@ -133,7 +127,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		if comps[a].name != comps[b].name {
 			return comps[a].name < comps[b].name
 		}
-		return members[comps[a].off] < members[comps[b].off]
+		return st.Less(members[comps[a].off], members[comps[b].off])
 	})
 	// Record -> component, after the sort.
 	for i := range comps {

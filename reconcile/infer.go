@@ -158,6 +158,7 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 		in.Aborted, in.FailedAt = true, failAt
 		if failIdx < len(steps) {
 			in.FailedStep = steps[failIdx].Name
+			in.StepFailed = steps[failIdx].Effective == saga.Failed
 		}
 		for i := last; i >= 0; i-- {
 			s := m.Steps[i]
@@ -336,7 +337,8 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 	var succ, fail []record.Sym // sources, dead letters excluded from fail
 	var firstSucc, firstFail, lastFail, firstReq, lastReq int64
 	var hasSucc, hasFail, hasUnknown, hasReq bool
-	var reqs, outcomes, fails int
+	var reqs, fails int
+	outcomes := map[record.Sym]int{} // outcome records per source
 	for _, e := range ev {
 		if e.attempt != key || e.dup {
 			continue
@@ -344,7 +346,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 		switch e.role {
 		case saga.RoleSucceeded:
 			hasSucc = true
-			outcomes++
+			outcomes[e.src]++
 			if !slices.Contains(succ, e.src) {
 				succ = append(succ, e.src)
 			}
@@ -353,7 +355,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 			}
 		case saga.RoleFailed:
 			hasFail = true
-			outcomes++
+			outcomes[e.src]++
 			if !e.dead && !slices.Contains(fail, e.src) {
 				fail = append(fail, e.src)
 			}
@@ -381,7 +383,12 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 	}
 	v.n = 1
 	if key == "" && s.AttemptType < 0 {
-		v.n = max(reqs, outcomes, 1)
+		// Without attempt keys: as many attempts as requests, or as outcomes
+		// one source reports (two sources reporting one success are one).
+		v.n = max(reqs, 1)
+		for _, n := range outcomes {
+			v.n = max(v.n, n)
+		}
 	}
 	var failOnly []record.Sym
 	for _, f := range fail {

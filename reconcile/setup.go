@@ -5,12 +5,14 @@
 package reconcile
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/rules"
 	"github.com/vitals-dev/vitals/sources"
+	"github.com/vitals-dev/vitals/sources/mapping"
 )
 
 // Input is everything a run needs, built from config without I/O.
@@ -44,7 +46,7 @@ func Setup(cfg *config.Config, reg *sources.Registry, now time.Time) (*Input, er
 	keyTypes := cfg.KeyTypes()
 	model, err := rules.Compile(cfg.Process, keyTypes)
 	if err != nil {
-		return nil, &config.Error{Err: err}
+		return nil, config.Errorf("%s: %v", cfg.Path, err)
 	}
 	in := &Input{
 		Model: model, KeyTypes: keyTypes,
@@ -58,16 +60,21 @@ func Setup(cfg *config.Config, reg *sources.Registry, now time.Time) (*Input, er
 	for i, sc := range cfg.Sources {
 		src, err := reg.New(sources.Config{Name: sc.Name, Type: sc.Type, Dir: cfg.Dir, KeyTypes: keyTypes, Raw: sc.Raw})
 		if err != nil {
-			return nil, config.Errorf("sources[%d] (%s): %v", i, sc.Name, err)
+			var uk *mapping.UnknownKeysError
+			if errors.As(err, &uk) {
+				uk.Prefix = fmt.Sprintf("sources[%d]", i)
+				return nil, config.Errorf("%s: %v", cfg.Path, uk)
+			}
+			return nil, config.Errorf("%s: sources[%d] (%s): %v", cfg.Path, i, sc.Name, err)
 		}
 		in.Sources = append(in.Sources, SourceSpec{Name: sc.Name, Type: sc.Type, Source: src})
 	}
 	if !in.Links[model.RootType] {
-		return nil, config.Errorf("process.root: %q must be under keys.link: the root key is what links an instance", model.Root)
+		return nil, config.Errorf("%s: process.root: %q must be under keys.link: the root key is what links an instance", cfg.Path, model.Root)
 	}
 	for _, s := range model.Steps {
 		if s.Authority != "" && !in.hasSource(s.Authority) {
-			return nil, config.Errorf("process.steps[%d].authority: %q is not a configured source", s.Index, s.Authority)
+			return nil, config.Errorf("%s: process.steps[%d].authority: %q is not a configured source", cfg.Path, s.Index, s.Authority)
 		}
 	}
 	return in, nil

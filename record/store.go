@@ -338,3 +338,32 @@ func (s *Store) Memory() int {
 	}
 	return n
 }
+
+// Less orders records by time, then by where they came from (source,
+// location, position, kind), so the order never depends on the order in
+// which concurrent readers happened to add them.
+func (s *Store) Less(a, b ID) bool {
+	wa, ra := s.at(a)
+	wb, rb := s.at(b)
+	if ra.time != rb.time {
+		return ra.time < rb.time
+	}
+	if wa.source != wb.source {
+		return s.names[wa.source] < s.names[wb.source]
+	}
+	if ra.loc != rb.loc {
+		return s.names[ra.loc] < s.names[rb.loc]
+	}
+	if ra.pos != rb.pos {
+		return ra.pos < rb.pos
+	}
+	if ra.pk != rb.pk {
+		if ka, kb := wa.arena.str(ra.pk), wb.arena.str(rb.pk); ka != kb {
+			return ka < kb
+		}
+	}
+	if ra.kind != rb.kind {
+		return s.names[ra.kind] < s.names[rb.kind]
+	}
+	return a < b
+}

@@ -158,10 +158,13 @@ func WriteExplanation(w io.Writer, ex *Explanation) error {
 }
 
 func attempts(s Step) string {
-	if s.Attempts > 1 {
-		return fmt.Sprintf("%d attempts; ", s.Attempts)
+	if s.Attempts <= 1 {
+		return ""
 	}
-	return ""
+	if s.Note == "" {
+		return fmt.Sprintf("%d attempts", s.Attempts)
+	}
+	return fmt.Sprintf("%d attempts; ", s.Attempts)
 }
 
 // evidenceLabel shows a deciding record's provenance with a short detail:

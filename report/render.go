@@ -44,15 +44,21 @@ func WriteJSON(w io.Writer, v any) error {
 
 // table returns a table writer: light borders on a terminal, pipes for markdown.
 func table(w io.Writer, md bool, header ...string) *tablewriter.Table {
+	wrap := tw.WrapNormal // long explanations wrap on a terminal
+	if md {
+		wrap = tw.WrapNone // a markdown row is one line
+	}
 	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithRowAutoWrap(wrap),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
 		tablewriter.WithRowAlignment(tw.AlignLeft),
 		tablewriter.WithTrimSpace(tw.Off),
 	}
 	if md {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	} else {
+		opts = append(opts, tablewriter.WithRowMaxWidth(72))
 	}
 	t := tablewriter.NewTable(w, opts...)
 	h := make([]any, len(header))
@@ -119,8 +125,13 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 			status = "incomplete"
 		}
 		cov := "-"
-		if s.Coverage.Since != "" || s.Coverage.Until != "" {
-			cov = orDash(s.Coverage.Since, "…") + " .. " + orDash(s.Coverage.Until, "?")
+		switch {
+		case s.Coverage.Since != "" && s.Coverage.Until != "":
+			cov = s.Coverage.Since + " to " + s.Coverage.Until
+		case s.Coverage.Until != "":
+			cov = "until " + s.Coverage.Until
+		case s.Coverage.Since != "":
+			cov = "from " + s.Coverage.Since
 		}
 		row(t, md, s.Name, s.Type, fmt.Sprint(s.Records), fmt.Sprint(s.Errors), cov, status)
 	}

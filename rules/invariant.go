@@ -10,9 +10,9 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
-	"github.com/vitals-dev/vitals/sources/mapping"
 )
 
 // InstanceEnv is what an invariant sees of one instance.
@@ -339,21 +339,4 @@ func fnMoney(p ...any) (any, error) {
 }
 
 // FormatMoney writes minor units as a decimal with the currency code.
-func FormatMoney(n int64, currency string) string {
-	exp := mapping.CurrencyExponent(currency)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	s := fmt.Sprintf("%0*d", exp+1, n)
-	if exp > 0 {
-		s = s[:len(s)-exp] + "." + s[len(s)-exp:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	if currency == "" {
-		return s
-	}
-	return s + " " + currency
-}
+func FormatMoney(n int64, currency string) string { return money.String(n, currency) }

@@ -120,11 +120,12 @@ func (j *judge) comp(c *saga.CompResult) {
 	sr := j.in.Step(c.For)
 	switch {
 	case c.State == saga.CompensationRequired && c.Late:
-		failed := "the instance failed"
-		if j.in.FailedStep != "" {
+		failed := fmt.Sprintf("the instance began compensating at %s", hhmm(j.in.FailedAt))
+		switch {
+		case j.in.StepFailed:
 			failed = fmt.Sprintf("%s failed at %s", j.in.FailedStep, hhmm(j.in.FailedAt))
-		} else if !j.in.FailedAt.IsZero() {
-			failed = fmt.Sprintf("compensation began at %s", hhmm(j.in.FailedAt))
+		case j.in.FailedStep != "":
+			failed = fmt.Sprintf("the instance began compensating at %s, before %s", hhmm(j.in.FailedAt), j.in.FailedStep)
 		}
 		j.add(s.UncompCode, s.UncompSev, s.Name, "",
 			fmt.Sprintf("%s succeeded%s but %s, and %s was never done (due by %s)", s.Name, j.amountOf(sr), failed, c.Name, hhmm(c.Deadline)),

@@ -148,6 +148,9 @@ type Instance struct {
 	Aborted    bool
 	FailedStep string
 	FailedAt   time.Time
+	// StepFailed: FailedStep failed; otherwise the instance stopped before
+	// it and began compensating at FailedAt.
+	StepFailed bool
 }
 
 // Step returns the named step's result, or nil.

@@ -35,7 +35,7 @@ failed (the report is marked incomplete), 130 interrupted.`,
 		Example: `  vitals check
   vitals check --format json --out report.json --baseline yesterday.json
   vitals check --config prod.yaml --since 24h --as-of now --fail-on critical`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), o, stdout, stderr)
 		},

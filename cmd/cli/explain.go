@@ -25,7 +25,7 @@ state of each step, the time-ordered evidence from every source with where it ca
 from, and the findings. It exits 1 when no record carries KEY.`,
 		Example: `  vitals explain ORD-1042
   vitals explain charge_id:ch_3Mx01 --format json`,
-		Args: cobra.ExactArgs(1),
+		Args: args(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runExplain(cmd.Context(), o, args[0], stdout, stderr)
 		},

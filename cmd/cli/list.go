@@ -23,7 +23,7 @@ func newListCmd(stdout, stderr io.Writer) *cobra.Command {
 		Example: `  vitals list --outcome failed_uncompensated
   vitals list --code DOUBLE_CAPTURE --format json
   vitals list --step capture_payment --state unknown`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runList(cmd.Context(), o, stdout, stderr)
 		},

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -23,15 +24,24 @@ import (
 // is given: the bundled checkout demo.
 const DefaultConfig = "configs/checkout.yaml"
 
-// Main runs vitals with args and returns the exit code.
+// Main runs vitals with args and returns the exit code. Ctrl-C and
+// SIGTERM cancel the run (exit 130).
 func Main(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return Run(ctx, args, stdout, stderr)
+}
+
+// Run runs vitals with args under ctx and returns the exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := NewRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
+	}
+	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+		err = usagef("%v; see vitals --help", err)
 	}
 	return exitCode(err, stderr)
 }
@@ -76,6 +86,7 @@ func (rf *runFlags) bind(cmd *cobra.Command) {
 	f.String("until", "", "judge instances started before this time (default as-of; env VITALS_WINDOW_UNTIL)")
 	f.String("lookback", "", "read this much before --since so earlier evidence still links (env VITALS_WINDOW_LOOKBACK)")
 	f.String("grace", "", "instances younger than this are in flight, never flagged (env VITALS_GRACE)")
+	f.String("data-dir", "", "directory file sources read from, instead of the config's data_dir (env VITALS_DATA_DIR)")
 	f.BoolVar(&rf.strict, "strict", false, "stop at the first bad input (exit 3) instead of counting it")
 	rf.flags = f
 }
@@ -99,6 +110,16 @@ func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config,
 		return nil, nil, err
 	}
 	return cfg, res, nil
+}
+
+// args wraps a cobra argument check so that its error is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return usagef("%v (see %s --help)", err, cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -299,16 +299,22 @@ func (r *reader) readCSV(in io.Reader, comma rune) error {
 		}
 	}
 	r.vals = make([]string, len(fields))
+	lastLine := 1
 	for {
 		row, err := cr.Read()
 		if err == io.EOF {
 			return nil
 		}
-		line, _ := cr.FieldPos(0)
+		line := lastLine + 1
+		if err == nil && len(row) > 0 {
+			line, _ = cr.FieldPos(0)
+		}
+		lastLine = line
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				line = pe.StartLine
+				lastLine = pe.Line
 				err = pe.Err
 			}
 			if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
@@ -316,7 +322,7 @@ func (r *reader) readCSV(in io.Reader, comma rune) error {
 			}
 			continue
 		}
-		if len(row) < len(header) && !(len(row) == 1 && row[0] == "") {
+		if len(row) < len(header) {
 			if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
 				return bad
 			}
@@ -402,7 +408,7 @@ func (r *reader) readJSONL(in io.Reader) error {
 		if t := bytes.TrimSpace(b); len(t) > 0 {
 			v, perr := p.ParseBytes(t)
 			if perr != nil {
-				if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+				if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
 					return bad
 				}
 			} else if v.Type() != fastjson.TypeObject {
@@ -458,7 +464,7 @@ func (r *reader) readJSONArray(in io.Reader) error {
 		v, perr := p.ParseBytes(elem)
 		switch {
 		case perr != nil:
-			if bad := r.out.Bad(r.prov(line), fmt.Errorf("invalid JSON: %v", perr)); bad != nil {
+			if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
 				return bad
 			}
 		case v.Type() != fastjson.TypeObject:
@@ -585,4 +591,18 @@ func (s *Source) Kinds() []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// jsonError shortens fastjson's nested "cannot parse ...: " chain to its cause.
+func jsonError(err error) error {
+	msg := err.Error()
+	for {
+		i := strings.Index(msg, ": ")
+		if i < 0 || !strings.HasPrefix(msg, "cannot parse") {
+			break
+		}
+		msg = msg[i+2:]
+	}
+	msg = strings.TrimSuffix(msg, `; unparsed tail: ""`)
+	return fmt.Errorf("invalid JSON: %s", msg)
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/record"
 )
 
@@ -35,7 +36,7 @@ type named struct {
 type amountGetter struct {
 	value    getter
 	currency getter
-	format   AmountFormat
+	format   money.Format
 }
 
 // getter reads one value: a field by index, or a constant; then translates.
@@ -124,7 +125,7 @@ func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
 	}
 	for _, name := range sortedKeys(spec.Keys) {
 		if !known[name] {
-			return nil, fmt.Errorf("keys: %q is not a declared key type (declared: %s); add it under `keys:` at the top of the config or fix the spelling", name, strings.Join(keyTypes, ", "))
+			return nil, fmt.Errorf("keys: %q is not a declared key type (declared: %s); declare it under keys.link (or keys.search) or fix the spelling", name, strings.Join(keyTypes, ", "))
 		}
 		g, err := m.getter(spec.Keys[name], false)
 		if err != nil {
@@ -143,7 +144,7 @@ func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
 		if a.currency, err = m.getter(spec.Amount.Currency, true); err != nil {
 			return nil, fmt.Errorf("amount.currency: %w", err)
 		}
-		if a.format, err = ParseAmountFormat(spec.Amount.Format); err != nil {
+		if a.format, err = money.ParseFormat(spec.Amount.Format); err != nil {
 			return nil, fmt.Errorf("amount.format: %w", err)
 		}
 		m.amount = a
@@ -304,11 +305,11 @@ func (m *Mapper) mapAmount(vals []string, r *record.Record) error {
 	if cur == "" {
 		return &FieldError{What: "amount.currency", Where: a.currency.describe(), Err: fmt.Errorf("empty, but the amount is %q", v)}
 	}
-	cur, err := NormalizeCurrency(cur)
+	cur, err := money.Normalize(cur)
 	if err != nil {
 		return &FieldError{What: "amount.currency", Where: a.currency.describe(), Err: err}
 	}
-	n, err := ParseAmount(v, a.format, cur)
+	n, err := money.Parse(v, a.format, cur)
 	if err != nil {
 		return &FieldError{What: "amount", Where: a.value.describe(), Err: err}
 	}

@@ -3,7 +3,6 @@ package mapping
 import (
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -82,11 +81,15 @@ func (f TimeFormat) String() string {
 func (f TimeFormat) Parse(s string) (time.Time, error) {
 	switch f.kind {
 	case timeRFC3339:
-		t, ok := parseRFC3339(s, f.loc)
-		if !ok {
-			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
+		if t, ok := parseRFC3339(s, f.loc); ok {
+			return t, nil
 		}
-		return t, nil
+		// The fast path wants two-digit fields; the standard library also
+		// reads a few looser forms (a one-digit hour).
+		if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+			return t.UTC(), nil
+		}
+		return time.Time{}, fmt.Errorf("%q is not %s", s, f)
 	case timeUnix:
 		if i := strings.IndexByte(s, '.'); i >= 0 {
 			sec, err1 := strconv.ParseInt(s[:i], 10, 64)
@@ -233,154 +236,6 @@ func daysIn(month, year int) int {
 		return 30
 	}
 	return 31
-}
-
-// AmountFormat says how an amount is written.
-type AmountFormat uint8
-
-const (
-	// AmountMinor is an integer in minor units (cents): "1250".
-	AmountMinor AmountFormat = iota
-	// AmountDecimal is a decimal in major units: "12.50" (EUR) is 1250,
-	// "1250" (JPY) is 1250, "1.250" (KWD) is 1250.
-	AmountDecimal
-)
-
-// ParseAmountFormat reads "minor" (the default) or "decimal".
-func ParseAmountFormat(s string) (AmountFormat, error) {
-	switch s {
-	case "", "minor":
-		return AmountMinor, nil
-	case "decimal":
-		return AmountDecimal, nil
-	}
-	return 0, fmt.Errorf("unknown amount format %q: use minor (integer cents) or decimal (\"12.50\")", s)
-}
-
-var errAmountRange = errors.New("out of range")
-
-// ParseAmount converts s to integer minor units of currency, never through
-// floating point. A decimal with more fraction digits than the currency has
-// is an error, not a rounding.
-func ParseAmount(s string, f AmountFormat, currency string) (int64, error) {
-	neg := false
-	body := s
-	if len(body) > 0 && (body[0] == '-' || body[0] == '+') {
-		neg = body[0] == '-'
-		body = body[1:]
-	}
-	if f == AmountMinor {
-		n, err := parseUint(body)
-		if err != nil {
-			return 0, fmt.Errorf("amount %q is not an integer number of minor units: %w", s, err)
-		}
-		if neg {
-			n = -n
-		}
-		return n, nil
-	}
-	exp := CurrencyExponent(currency)
-	intPart, frac := body, ""
-	if i := strings.IndexByte(body, '.'); i >= 0 {
-		intPart, frac = body[:i], body[i+1:]
-		if frac == "" {
-			return 0, fmt.Errorf("amount %q: no digits after the decimal point", s)
-		}
-	}
-	if intPart == "" {
-		intPart = "0"
-	}
-	if len(frac) > exp {
-		// Trailing zeros beyond the currency's precision lose nothing.
-		trimmed := strings.TrimRight(frac[exp:], "0")
-		if trimmed != "" {
-			return 0, fmt.Errorf("amount %q has %d decimals but %s has %d", s, len(frac), currency, exp)
-		}
-		frac = frac[:exp]
-	}
-	n, err := parseUint(intPart)
-	if err != nil {
-		return 0, fmt.Errorf("amount %q is not a decimal number: %w", s, err)
-	}
-	var fr int64
-	if frac != "" {
-		fr, err = parseUint(frac)
-		if err != nil {
-			return 0, fmt.Errorf("amount %q is not a decimal number: %w", s, err)
-		}
-	}
-	for k := len(frac); k < exp; k++ {
-		fr *= 10
-	}
-	scale := int64(1)
-	for k := 0; k < exp; k++ {
-		scale *= 10
-	}
-	if n > (math.MaxInt64-fr)/scale {
-		return 0, fmt.Errorf("amount %q: %w", s, errAmountRange)
-	}
-	n = n*scale + fr
-	if neg {
-		n = -n
-	}
-	return n, nil
-}
-
-func parseUint(s string) (int64, error) {
-	if s == "" {
-		return 0, errors.New("no digits")
-	}
-	var n int64
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' {
-			return 0, fmt.Errorf("unexpected %q", c)
-		}
-		if n > (math.MaxInt64-int64(c-'0'))/10 {
-			return 0, errAmountRange
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, nil
-}
-
-// CurrencyExponent returns the number of minor-unit digits of an ISO 4217
-// currency: 2 for most, 0 for JPY and KRW, 3 for KWD and BHD.
-func CurrencyExponent(code string) int {
-	switch code {
-	case "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF":
-		return 0
-	case "BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND":
-		return 3
-	case "CLF", "UYW":
-		return 4
-	}
-	return 2
-}
-
-// NormalizeCurrency upper-cases a three-letter code and rejects anything else.
-func NormalizeCurrency(s string) (string, error) {
-	if len(s) != 3 {
-		return "", fmt.Errorf("currency %q is not a three-letter ISO 4217 code", s)
-	}
-	var b [3]byte
-	upper := true
-	for i := 0; i < 3; i++ {
-		c := s[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[i] = c
-		case c >= 'a' && c <= 'z':
-			b[i] = c - 'a' + 'A'
-			upper = false
-		default:
-			return "", fmt.Errorf("currency %q is not a three-letter ISO 4217 code", s)
-		}
-	}
-	if upper {
-		return s, nil
-	}
-	return string(b[:]), nil
 }
 
 // ParsePath splits a JSON path: a.b.c, a["x.y"].b, items.0.sku.

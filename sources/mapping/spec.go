@@ -101,9 +101,30 @@ func Decode(raw any, out any) error {
 	}
 	if len(md.Unused) > 0 {
 		sort.Strings(md.Unused)
-		return fmt.Errorf("unknown key %s: check the spelling against the config reference in README.md", quoteAll(md.Unused))
+		return &UnknownKeysError{Keys: md.Unused}
 	}
 	return nil
+}
+
+// UnknownKeysError lists config keys nothing reads: usually typos.
+type UnknownKeysError struct {
+	Keys   []string
+	Prefix string // where the decoded settings sit in the whole config, e.g. sources[2]
+}
+
+func (e *UnknownKeysError) Error() string {
+	keys := e.Keys
+	if e.Prefix != "" {
+		keys = make([]string, len(e.Keys))
+		for i, k := range e.Keys {
+			keys[i] = e.Prefix + "." + k
+		}
+	}
+	word := "key"
+	if len(keys) > 1 {
+		word = "keys"
+	}
+	return fmt.Sprintf("unknown %s %s: check the spelling against the config reference in README.md", word, quoteAll(keys))
 }
 
 // kindHook turns `kind: charge` into the constant kind "charge". It runs on

@@ -1,0 +1,127 @@
+package reconcile_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/sources/all"
+)
+
+// copyCase copies a golden case folder so a test can damage it.
+func copyCase(t *testing.T, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join("..", "fixtures", "cases", name)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, _ := filepath.Abs("../configs/checkout.yaml")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "config.yaml" {
+			b = []byte(strings.Replace(string(b), "../../../configs/checkout.yaml", base, 1))
+		}
+		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
+	}
+	return dir
+}
+
+func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
+	t.Helper()
+	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*saga.Instance
+	if err := res.Each(context.Background(), func(i *saga.Instance) error { out = append(out, i); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return res, out
+}
+
+// TestFailedSourceIsNotAbsence: the order was never created (STEP_OVERDUE)
+// — unless the source that could have shown its failure did not finish
+// reading: then nothing is claimed missing, and the step stays pending
+// with the reason.
+func TestFailedSourceIsNotAbsence(t *testing.T) {
+	dir := copyCase(t, "stuck_after_capture")
+	res, ins := runDir(t, dir)
+	if !res.Complete || len(ins) != 1 || ins[0].Step("create_order").State != saga.Overdue || len(ins[0].Findings) != 1 {
+		t.Fatalf("intact case: complete %v, create_order %v, findings %d", res.Complete, ins[0].Step("create_order").State, len(ins[0].Findings))
+	}
+	os.Remove(filepath.Join(dir, "dead_letters.jsonl"))
+	res, ins = runDir(t, dir)
+	if res.Complete || res.Failed() == nil {
+		t.Fatal("a missing file must make the run incomplete")
+	}
+	st := ins[0].Step("create_order")
+	if st.State != saga.Requested || !strings.Contains(st.Note, "source dlq did not finish reading") {
+		t.Errorf("create_order %s (%s): want requested, waiting on the failed dlq source", st.State, st.Note)
+	}
+	if len(ins[0].Findings) != 0 {
+		t.Errorf("findings %v: nothing may be called missing from a failed source", ins[0].Findings[0].Code)
+	}
+}
+
+// TestCoverageEnd: evidence due after a source's coverage ends is not
+// missing. The provider export ends at 11:50; a payment requested at
+// 11:40:01 is due at 11:50:01.
+func TestCoverageEnd(t *testing.T) {
+	_, ins := runDir(t, copyCase(t, "after_provider_cutoff"))
+	st := ins[0].Step("capture_payment")
+	if st.State != saga.Requested || !strings.Contains(st.Note, "source provider covers only until 2026-11-20T11:50:00Z") {
+		t.Errorf("capture_payment %s (%s)", st.State, st.Note)
+	}
+}
+
+// TestOrphansAndLinking: records link through any shared linking key,
+// never through a search-only key, and what reaches no root is an orphan.
+func TestOrphansAndLinking(t *testing.T) {
+	dir := copyCase(t, "clean")
+	// A refund of the case's charge links through charge_id alone; a refund
+	// of an unknown charge is an orphan; an order of the same customer is a
+	// separate instance (customer_id only searches).
+	b, _ := os.ReadFile(filepath.Join(dir, "charges.csv"))
+	charge := strings.Split(strings.Split(string(b), "\n")[1], ",")[0]
+	os.WriteFile(filepath.Join(dir, "refunds.csv"), []byte("id,Charge ID,Amount,Currency,Status,Reason,Created (UTC)\n"+
+		"re_1,"+charge+",1.00,eur,succeeded,requested_by_customer,2026-11-20 10:00:00\n"+
+		"re_2,ch_unknown,1.00,eur,succeeded,requested_by_customer,2026-11-20 10:00:00\n"), 0o644)
+	ob, _ := os.ReadFile(filepath.Join(dir, "orders.csv"))
+	lines := strings.Split(strings.TrimSpace(string(ob)), "\n")
+	twin := strings.Replace(lines[1], "ORD-2001", "ORD-9999", 1)
+	os.WriteFile(filepath.Join(dir, "orders.csv"), []byte(strings.Join(append(lines, twin), "\n")+"\n"), 0o644)
+
+	_, ins := runDir(t, dir)
+	var roots []string
+	for _, in := range ins {
+		roots = append(roots, in.Root)
+	}
+	if strings.Join(roots, " ") != "ORD-2001 ORD-9999 charge_id:ch_unknown" {
+		t.Fatalf("instances %v", roots)
+	}
+	if !ins[2].Orphan || len(ins[2].Findings) != 1 || ins[2].Findings[0].Code != saga.OrphanRecord || ins[2].Findings[0].Severity != saga.High {
+		t.Errorf("orphan refund: %+v", ins[2])
+	}
+	if n := len(ins[0].CompEvidence["refund_payment"]); n != 1 {
+		t.Errorf("ORD-2001 holds %d refunds, want the one linked through its charge", n)
+	}
+}

@@ -1,0 +1,141 @@
+package record
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestStoreRoundTrip(t *testing.T) {
+	st := NewStore([]string{"charge_id", "order_id"})
+	w := st.Writer("provider")
+	buf := []byte("ch_1")
+	r := Record{
+		Kind: "charge", Status: "succeeded", Time: time.Date(2026, 11, 20, 10, 0, 3, 5, time.UTC),
+		Amount: 4599, HasAmount: true, Currency: "EUR",
+		Keys:  []KV{{"order_id", "ORD-1"}, {"charge_id", string(buf)}, {"order_id", ""}},
+		Attrs: []KV{{"card_last4", "4242"}},
+		Prov:  Provenance{Source: "provider", Loc: "charges.csv", Pos: 17, Style: StyleLine},
+	}
+	if err := w.Add(&r); err != nil {
+		t.Fatal(err)
+	}
+	buf[3] = '9' // the store must have copied what it keeps
+	if err := w.Add(&Record{Kind: "x", Keys: []KV{{"nope", "1"}}}); err == nil {
+		t.Error("a key of an undeclared type was accepted")
+	}
+	st.Seal()
+	if st.Len() != 1 || st.NumKeys() != 2 {
+		t.Fatalf("len %d keys %d", st.Len(), st.NumKeys())
+	}
+	got := st.Record(0)
+	if got.Kind != "charge" || got.Status != "succeeded" || !got.Time.Equal(r.Time) || got.Amount != 4599 || !got.HasAmount || got.Currency != "EUR" {
+		t.Errorf("record %+v", got)
+	}
+	if v, _ := got.Key("charge_id"); v != "ch_1" {
+		t.Errorf("charge_id %q", v)
+	}
+	if len(got.Keys) != 2 || got.Attr("card_last4") != "4242" || got.Prov.String() != "provider:charges.csv:17" {
+		t.Errorf("keys %v attrs %v prov %s", got.Keys, got.Attrs, got.Prov)
+	}
+	k, ok := st.LookupKey(st.KeyTypeIndex("order_id"), "ORD-1")
+	if !ok {
+		t.Fatal("ORD-1 not found")
+	}
+	if typ, v := st.Key(k); typ != 1 || v != "ORD-1" {
+		t.Errorf("Key(%d) = %d %q", k, typ, v)
+	}
+	if _, ok := st.LookupKey(0, "ORD-1"); ok {
+		t.Error("an order id found as a charge id: key types must not mix")
+	}
+}
+
+func TestProvenanceString(t *testing.T) {
+	for _, tt := range []struct {
+		p    Provenance
+		want string
+	}{
+		{Provenance{Source: "shopdb", Loc: "orders", Key: "8812", Style: StyleKey}, "shopdb:orders#8812"},
+		{Provenance{Source: "events", Loc: "orders.dlq/0", Pos: 5521, Style: StyleOffset}, "events:orders.dlq/0@5521"},
+		{Provenance{Source: "provider", Loc: "charges.csv", Pos: 1187}, "provider:charges.csv:1187"},
+	} {
+		if got := tt.p.String(); got != tt.want {
+			t.Errorf("%q, want %q", got, tt.want)
+		}
+	}
+}
+
+// TestConcurrentWriters: writers on several goroutines intern the same key
+// values to the same KeyID, and record order ties break by provenance.
+func TestConcurrentWriters(t *testing.T) {
+	st := NewStore([]string{"order_id"})
+	const writers, per = 4, 20000
+	var wg sync.WaitGroup
+	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < writers; i++ {
+		w := st.Writer(fmt.Sprintf("src%d", i))
+		wg.Add(1)
+		go func(i int, w *Writer) {
+			defer wg.Done()
+			var r Record
+			for j := 0; j < per; j++ {
+				r.Reset()
+				r.Kind, r.Time = "k", at
+				r.Keys = append(r.Keys, KV{"order_id", fmt.Sprintf("ORD-%d", j)})
+				r.Prov = Provenance{Source: fmt.Sprintf("src%d", i), Loc: "f", Pos: int64(j)}
+				if err := w.Add(&r); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}(i, w)
+	}
+	wg.Wait()
+	st.Seal()
+	if st.Len() != writers*per || st.NumKeys() != per {
+		t.Fatalf("len %d keys %d; want %d records sharing %d keys", st.Len(), st.NumKeys(), writers*per, per)
+	}
+	seen := map[KeyID]int{}
+	for id := 0; id < st.Len(); id++ {
+		st.Keys(ID(id), func(_ int, k KeyID) { seen[k]++ })
+	}
+	for k, n := range seen {
+		if n != writers {
+			_, v := st.Key(k)
+			t.Fatalf("key %s seen %d times, want %d", v, n, writers)
+		}
+	}
+	// Same time: src0 sorts before src3 whatever their IDs.
+	var a, b ID = -1, -1
+	for id := 0; id < st.Len(); id++ {
+		switch st.Source(ID(id)) {
+		case "src0":
+			a = ID(id)
+		case "src3":
+			b = ID(id)
+		}
+	}
+	if !st.Less(a, b) || st.Less(b, a) {
+		t.Error("ties must break by source name")
+	}
+}
+
+// BenchmarkAdd measures storing a typical record (3 keys, 1 attribute).
+func BenchmarkAdd(b *testing.B) {
+	st := NewStore([]string{"charge_id", "idempotency_key", "order_id"})
+	w := st.Writer("provider")
+	keys := make([]string, 1<<16)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("ORD-%07d", i)
+	}
+	r := Record{Kind: "charge", Status: "succeeded", Time: time.Now(), Amount: 4599, HasAmount: true, Currency: "EUR",
+		Attrs: []KV{{"card_last4", "4242"}}, Prov: Provenance{Source: "provider", Loc: "charges.csv"}}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		k := keys[i&(len(keys)-1)]
+		r.Keys = append(r.Keys[:0], KV{"order_id", k}, KV{"charge_id", "ch_" + k}, KV{"idempotency_key", "idem_" + k})
+		r.Prov.Pos = int64(i)
+		w.Add(&r)
+	}
+}

@@ -1,0 +1,326 @@
+package file_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+	"github.com/vitals-dev/vitals/sources/file"
+)
+
+// collect is a sink that keeps copies of what a source hands it.
+type collect struct {
+	mu       sync.Mutex
+	records  []record.Record
+	bad      []string
+	filtered int
+	strict   bool
+}
+
+func (c *collect) Writer() sources.Writer { return &collectWriter{c: c} }
+
+type collectWriter struct{ c *collect }
+
+func (w *collectWriter) Record(r *record.Record) error {
+	cp := *r
+	cp.Keys = append([]record.KV(nil), r.Keys...)
+	cp.Attrs = append([]record.KV(nil), r.Attrs...)
+	for i := range cp.Keys {
+		cp.Keys[i].Value = strings.Clone(cp.Keys[i].Value)
+	}
+	for i := range cp.Attrs {
+		cp.Attrs[i].Value = strings.Clone(cp.Attrs[i].Value)
+	}
+	cp.Kind, cp.Status, cp.Currency = strings.Clone(cp.Kind), strings.Clone(cp.Status), strings.Clone(cp.Currency)
+	w.c.mu.Lock()
+	w.c.records = append(w.c.records, cp)
+	w.c.mu.Unlock()
+	return nil
+}
+
+func (w *collectWriter) Bad(at record.Provenance, err error) error {
+	w.c.mu.Lock()
+	w.c.bad = append(w.c.bad, at.String()+" "+err.Error())
+	w.c.mu.Unlock()
+	if w.c.strict {
+		return errors.New("strict")
+	}
+	return nil
+}
+
+func (w *collectWriter) Filtered(n int) {
+	w.c.mu.Lock()
+	w.c.filtered += n
+	w.c.mu.Unlock()
+}
+
+func (w *collectWriter) Close() {}
+
+var keyTypes = []string{"order_id", "charge_id"}
+
+func newSource(t testing.TB, dir string, raw map[string]any) sources.Source {
+	t.Helper()
+	src, err := file.New(sources.Config{Name: "src", Type: "file", Dir: dir, KeyTypes: keyTypes, Raw: raw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func read(t testing.TB, src sources.Source) (*collect, sources.Coverage, error) {
+	t.Helper()
+	c := &collect{}
+	cov, err := src.Read(context.Background(), sources.Window{Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, c)
+	return c, cov, err
+}
+
+func write(t testing.TB, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chargeMapping(path string) map[string]any {
+	return map[string]any{"records": []any{map[string]any{
+		"kind":   "charge",
+		"path":   path,
+		"keys":   map[string]any{"charge_id": "id", "order_id": "meta.order"},
+		"time":   "created",
+		"status": map[string]any{"field": "status", "map": map[string]any{"paid": "succeeded"}},
+		"amount": map[string]any{"value": "amount", "currency": "currency", "format": "decimal"},
+	}}}
+}
+
+const chargesCSV = "id,meta.order,created,status,amount,currency\n" +
+	"ch_1,ORD-1,2026-11-20T10:00:00Z,Paid,45.99,eur\n" +
+	"ch_2,ORD-2,not a time,paid,1.00,EUR\n" +
+	"ch_3,,2026-11-20T10:05:00Z,failed,1000,jpy\n" +
+	"ch_4,ORD-4,2026-11-20T10:06:00Z,paid,12.345,EUR\n" +
+	"ch_5,ORD-5\n"
+
+func TestCSV(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", chargesCSV)
+	c, cov, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.records) != 2 {
+		t.Fatalf("%d records, want 2: %+v", len(c.records), c.records)
+	}
+	r := c.records[0]
+	if r.Kind != "charge" || r.Status != "succeeded" || r.Amount != 4599 || r.Currency != "EUR" || r.Prov.String() != "src:charges.csv:2" {
+		t.Errorf("first record %+v (%s)", r, r.Prov)
+	}
+	if v, _ := r.Key("order_id"); v != "ORD-1" {
+		t.Errorf("order_id %q", v)
+	}
+	if r := c.records[1]; r.Amount != 1000 || r.Currency != "JPY" || len(r.Keys) != 1 {
+		t.Errorf("JPY record %+v: amounts in a zero-decimal currency, empty keys left out", r)
+	}
+	want := []string{
+		`src:charges.csv:3 time (field "created"): "not a time" is not an RFC 3339 time`,
+		`src:charges.csv:5 amount (field "amount"): amount "12.345" has 3 decimals but EUR has 2`,
+		`src:charges.csv:6 row has 2 fields, the header has 6`,
+	}
+	if strings.Join(c.bad, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bad input:\n%s\nwant:\n%s", strings.Join(c.bad, "\n"), strings.Join(want, "\n"))
+	}
+	if !cov.Complete || !cov.Until.Equal(time.Date(2026, 11, 20, 10, 5, 0, 0, time.UTC)) {
+		t.Errorf("coverage %+v: want complete until the last record", cov)
+	}
+}
+
+func TestMissingColumnAndFile(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,created,status,amount,currency\nch_1,2026-11-20T10:00:00Z,paid,1.00,EUR\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.bad) != 1 || !strings.Contains(c.bad[0], `src:charges.csv:1 header lacks column "meta.order"`) || len(c.records) != 1 {
+		t.Errorf("missing column: bad %v, %d records", c.bad, len(c.records))
+	}
+
+	_, _, err = read(t, newSource(t, dir, chargeMapping("nope.csv")))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope.csv")) {
+		t.Errorf("missing file: error %v must name the path", err)
+	}
+	_, _, err = read(t, newSource(t, dir, chargeMapping("exports/charges-*.csv")))
+	if err == nil || !strings.Contains(err.Error(), "no file matches") {
+		t.Errorf("empty glob: error %v", err)
+	}
+}
+
+func TestJSONFormatsAndGzip(t *testing.T) {
+	dir := t.TempDir()
+	lines := `{"id":"ch_1","meta":{"order":"ORD-1"},"created":"2026-11-20T10:00:00Z","status":"paid","amount":45.99,"currency":"EUR"}
+{"id":"ch_2","meta":{"order":null},"created":"2026-11-20T10:01:00+01:00","status":"paid","amount":"10","currency":"EUR"}
+{broken
+[1,2]
+
+{"id":"ch_3","created":"2026-11-20T10:02:00Z","status":"paid","amount":"1.5","currency":"USD"}`
+	write(t, dir, "a.jsonl", lines)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(lines))
+	zw.Close()
+	write(t, dir, "b.jsonl.gz", gz.String())
+	write(t, dir, "c.json", "[\n"+strings.Join(strings.Split(strings.ReplaceAll(lines, "\n\n", "\n"), "\n"), ",\n")+"\n]")
+	for _, name := range []string{"a.jsonl", "b.jsonl.gz", "c.json"} {
+		t.Run(name, func(t *testing.T) {
+			raw := chargeMapping(name)
+			c, _, err := read(t, newSource(t, dir, raw))
+			if name == "c.json" {
+				// "{broken" breaks the array's structure: the rest cannot be split.
+				if err != nil || len(c.records) != 2 || len(c.bad) != 1 || !strings.Contains(c.bad[0], "src:c.json:4") {
+					t.Fatalf("err %v, %d records, bad %v", err, len(c.records), c.bad)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.records) != 3 || len(c.bad) != 2 {
+				t.Fatalf("%d records, bad %v", len(c.records), c.bad)
+			}
+			if !strings.HasSuffix(strings.Fields(c.bad[0])[0], ":3") || !strings.HasSuffix(strings.Fields(c.bad[1])[0], ":4") {
+				t.Errorf("bad lines %v: want lines 3 and 4", c.bad)
+			}
+			if r := c.records[1]; !r.Time.Equal(time.Date(2026, 11, 20, 9, 1, 0, 0, time.UTC)) || r.Amount != 1000 || len(r.Keys) != 1 {
+				t.Errorf("record 2: %+v; times are UTC, null keys are absent", r)
+			}
+			if r := c.records[2]; r.Prov.Pos != 6 || r.Amount != 150 {
+				t.Errorf("record 3 at line %d amount %d, want line 6, 150", r.Prov.Pos, r.Amount)
+			}
+		})
+	}
+}
+
+func TestWhenFilters(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", chargesCSV)
+	raw := chargeMapping("charges.csv")
+	raw["records"].([]any)[0].(map[string]any)["when"] = `status == "succeeded"`
+	c, _, err := read(t, newSource(t, dir, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// ch_3 is excluded by `when`: filtered, not bad; ch_2 fails its time
+	// parse only after passing the filter.
+	if len(c.records) != 1 || c.filtered != 1 || len(c.bad) != 3 {
+		t.Errorf("%d records, %d filtered, bad %v", len(c.records), c.filtered, c.bad)
+	}
+}
+
+func TestStrictAndCancel(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", chargesCSV)
+	src := newSource(t, dir, chargeMapping("charges.csv"))
+	c := &collect{strict: true}
+	_, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, c)
+	if err == nil || len(c.records) != 1 {
+		t.Errorf("strict: err %v after %d records; want a stop at the first bad row", err, len(c.records))
+	}
+	var big strings.Builder
+	big.WriteString("id,meta.order,created,status,amount,currency\n")
+	for i := 0; i < 50000; i++ {
+		big.WriteString("ch_1,ORD-1,2026-11-20T10:00:00Z,paid,1.00,EUR\n")
+	}
+	write(t, dir, "big.csv", big.String())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = newSource(t, dir, chargeMapping("big.csv")).Read(ctx, sources.Window{Until: time.Now()}, &collect{})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled read: %v", err)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tt := range []struct {
+		raw  map[string]any
+		want string
+	}{
+		{map[string]any{}, "records: at least one"},
+		{map[string]any{"records": []any{map[string]any{"kind": "x", "time": "t"}}}, "records[0].path: required"},
+		{map[string]any{"records": []any{map[string]any{"kind": "x", "time": "t", "path": "a.xml"}}}, "cannot tell the format"},
+		{map[string]any{"coverage": map[string]any{"until": "soon"}, "records": []any{map[string]any{"kind": "x", "time": "t", "path": "a.csv"}}}, "coverage.until"},
+		{map[string]any{"records": []any{map[string]any{"kind": "x", "path": "a.csv"}}}, "time: required"},
+	} {
+		_, err := file.New(sources.Config{Name: "s", Type: "file", KeyTypes: keyTypes, Raw: tt.raw})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %q", tt.raw, err, tt.want)
+		}
+	}
+}
+
+// FuzzCSV feeds arbitrary CSV through the file source: it must not panic,
+// and every data row encoding/csv can split must come out as a record, a
+// bad input or a filtered row — nothing lost.
+func FuzzCSV(f *testing.F) {
+	f.Add(chargesCSV)
+	f.Add("id,meta.order,created,status,amount,currency\n\"ch,1\",ORD-1,2026-11-20T10:00:00Z,paid,\"1.00\",EUR\n")
+	f.Add("id,created\n\"unterminated,2026\n")
+	f.Add("\ufeffid,meta.order,created,status,amount,currency\nch_1,ORD-1,1700000000,paid,-0.5,KWD\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		dir := t.TempDir()
+		write(t, dir, "f.csv", data)
+		c, _, err := read(t, newSource(t, dir, chargeMapping("f.csv")))
+		if err != nil {
+			t.Fatalf("bad input must not fail the read: %v", err)
+		}
+		cr := csv.NewReader(strings.NewReader(data))
+		cr.FieldsPerRecord = -1
+		rows, perr := cr.ReadAll()
+		if perr != nil || len(rows) == 0 {
+			return
+		}
+		n := len(rows) - 1 // encoding/csv skips blank lines itself
+		missingCols := 0
+		for _, b := range c.bad {
+			if strings.Contains(b, "header lacks column") {
+				missingCols++
+			}
+		}
+		if got := len(c.records) + len(c.bad) - missingCols + c.filtered; got != n {
+			t.Errorf("%d rows in, %d records + %d bad + %d filtered out", n, len(c.records), len(c.bad)-missingCols, c.filtered)
+		}
+	})
+}
+
+// FuzzJSONL feeds arbitrary JSON lines through the file source: every
+// non-blank line becomes exactly one record or one bad input.
+func FuzzJSONL(f *testing.F) {
+	f.Add(`{"id":"ch_1","meta":{"order":"ORD-1"},"created":"2026-11-20T10:00:00Z","status":"paid","amount":45.99,"currency":"EUR"}`)
+	f.Add("{\"id\":\"a\"}\n{broken\n\n[1]\n{\"created\":\"2026-11-20T10:00:00.123456789-07:30\",\"amount\":1e3,\"currency\":\"eur\"}")
+	f.Add(`{"id":"\u00e9\ud83d\ude00","created":"2026-02-29T00:00:00Z","amount":"99999999999999999999","currency":"USD"}`)
+	f.Fuzz(func(t *testing.T, data string) {
+		dir := t.TempDir()
+		write(t, dir, "f.jsonl", data)
+		c, _, err := read(t, newSource(t, dir, chargeMapping("f.jsonl")))
+		if err != nil {
+			t.Fatalf("bad input must not fail the read: %v", err)
+		}
+		n := 0
+		for _, line := range strings.Split(data, "\n") {
+			if strings.TrimSpace(line) != "" {
+				n++
+			}
+		}
+		if got := len(c.records) + len(c.bad) + c.filtered; got != n {
+			t.Errorf("%d lines in, %d records + %d bad + %d filtered out", n, len(c.records), len(c.bad), c.filtered)
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package mapping
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestTimeFormats(t *testing.T) {
+	utc := func(s string) time.Time {
+		v, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.UTC()
+	}
+	for _, tt := range []struct {
+		format, zone, in string
+		want             time.Time
+		err              string
+	}{
+		{"", "", "2026-11-20T10:00:01Z", utc("2026-11-20T10:00:01Z"), ""},
+		{"", "", "2026-11-20T10:00:01.5+01:00", utc("2026-11-20T09:00:01.5Z"), ""},
+		{"", "", "2026-11-20 10:00:01+00", utc("2026-11-20T10:00:01Z"), ""},
+		{"", "", "2026-11-20 10:00:01.123456-0530", utc("2026-11-20T15:30:01.123456Z"), ""},
+		{"", "", "2026-11-20T10:00:01", utc("2026-11-20T10:00:01Z"), ""},
+		{"", "Europe/Berlin", "2026-11-20T10:00:01", utc("2026-11-20T09:00:01Z"), ""},
+		{"", "", "2026-02-29T00:00:00Z", time.Time{}, "is not an RFC 3339 time"},
+		{"", "", "2024-02-29T00:00:00Z", utc("2024-02-29T00:00:00Z"), ""},
+		{"", "", "20/11/2026", time.Time{}, "is not an RFC 3339 time"},
+		{"unix", "", "1795168809", utc("2026-11-20T10:00:09Z"), ""},
+		{"unix", "", "1795168809.25", utc("2026-11-20T10:00:09.25Z"), ""},
+		{"unix_ms", "", "1795168809000", utc("2026-11-20T10:00:09Z"), ""},
+		{"unix_us", "", "1795168809000001", utc("2026-11-20T10:00:09.000001Z"), ""},
+		{"unix_ms", "", "17951688090.5", time.Time{}, "is not unix milliseconds"},
+		{"2006-01-02 15:04:05", "", "2026-11-20 10:00:01", utc("2026-11-20T10:00:01Z"), ""},
+		{"02/01/2006 15:04", "America/New_York", "20/11/2026 05:00", utc("2026-11-20T10:00:00Z"), ""},
+	} {
+		f, err := ParseTimeFormat(tt.format, tt.zone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := f.Parse(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s %q: %v %v, want error %q", tt.format, tt.in, got, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || !got.Equal(tt.want) || got.Location() != time.UTC {
+			t.Errorf("%s %q = %v, %v; want %v", tt.format, tt.in, got, err, tt.want)
+		}
+	}
+	if _, err := ParseTimeFormat("weekly", ""); err == nil {
+		t.Error("unknown format accepted")
+	}
+	if _, err := ParseTimeFormat("", "Mars/Olympus"); err == nil {
+		t.Error("unknown zone accepted")
+	}
+}
+
+func TestParsePath(t *testing.T) {
+	for in, want := range map[string]string{
+		"a":                                 "a",
+		"a.b.c":                             "a|b|c",
+		`headers["__connect.errors.topic"]`: "headers|__connect.errors.topic",
+		`value["x.y"].z`:                    "value|x.y|z",
+		"items.0.sku":                       "items|0|sku",
+	} {
+		got, err := ParsePath(in)
+		if err != nil || strings.Join(got, "|") != want {
+			t.Errorf("ParsePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "a.", ".a", "a..b", `a[b]`, `a["b`} {
+		if _, err := ParsePath(bad); err == nil {
+			t.Errorf("ParsePath(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzRFC3339 checks the time parser against the standard library:
+// whatever time.Parse reads as RFC 3339, so must it, to the same instant.
+func FuzzRFC3339(f *testing.F) {
+	for _, s := range []string{"2026-11-20T10:00:01Z", "2026-11-20T10:00:01.123456789+05:30", "1999-12-31T23:59:59-00:00", "2026-13-01T00:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return
+		}
+		f, _ := ParseTimeFormat("", "")
+		got, err := f.Parse(s)
+		if err != nil {
+			t.Fatalf("%q: time.Parse reads %v, we reject it: %v", s, want, err)
+		}
+		if !got.Equal(want) {
+			t.Fatalf("%q: got %v, want %v", s, got, want)
+		}
+	})
+}
