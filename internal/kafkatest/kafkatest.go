@@ -6,9 +6,11 @@ package kafkatest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -22,12 +24,22 @@ type Cluster struct {
 }
 
 // Start starts a one-broker cluster, closed at the end of the test. The
-// producer client it keeps uses opts (for SASL, TLS).
+// producer client it keeps uses clientOpts (for SASL, TLS).
 func Start(t testing.TB, opts []kfake.Opt, clientOpts ...kgo.Opt) *Cluster {
 	t.Helper()
+	k, err := New(opts, clientOpts...)
+	if err != nil {
+		t.Fatalf("kafkatest: %v", err)
+	}
+	t.Cleanup(k.Shutdown)
+	return k
+}
+
+// New starts a one-broker cluster; Shutdown stops it.
+func New(opts []kfake.Opt, clientOpts ...kgo.Opt) (*Cluster, error) {
 	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(1)}, opts...)...)
 	if err != nil {
-		t.Fatalf("kafkatest: start broker: %v", err)
+		return nil, fmt.Errorf("start broker: %w", err)
 	}
 	addr := c.ListenAddrs()[0]
 	cl, err := kgo.NewClient(append([]kgo.Opt{
@@ -41,11 +53,9 @@ func Start(t testing.TB, opts []kfake.Opt, clientOpts ...kgo.Opt) *Cluster {
 	}, clientOpts...)...)
 	if err != nil {
 		c.Close()
-		t.Fatalf("kafkatest: client: %v", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
-	k := &Cluster{Cluster: c, Addr: addr, cl: cl}
-	t.Cleanup(k.Shutdown)
-	return k
+	return &Cluster{Cluster: c, Addr: addr, cl: cl}, nil
 }
 
 // Shutdown stops the producer client and the broker; calling it twice is
@@ -61,21 +71,28 @@ func (k *Cluster) Shutdown() {
 // CreateTopic creates a topic with n partitions.
 func (k *Cluster) CreateTopic(t testing.TB, name string, n int) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := k.createTopic(ctx, name, n); err != nil {
+		t.Fatalf("kafkatest: %v", err)
+	}
+}
+
+func (k *Cluster) createTopic(ctx context.Context, name string, n int) error {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic = name
 	rt.NumPartitions = int32(n)
 	rt.ReplicationFactor = 1
 	req.Topics = append(req.Topics, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	resp, err := req.RequestWith(ctx, k.cl)
 	if err != nil {
-		t.Fatalf("kafkatest: create topic %s: %v", name, err)
+		return fmt.Errorf("create topic %s: %w", name, err)
 	}
 	if code := resp.Topics[0].ErrorCode; code != 0 {
-		t.Fatalf("kafkatest: create topic %s: error code %d", name, code)
+		return fmt.Errorf("create topic %s: %w", name, kerr.ErrorForCode(code))
 	}
+	return nil
 }
 
 // Produce sends recs (Topic and Partition set) and waits for every ack;
