@@ -434,15 +434,30 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 	cfg := &pr.s.cfg
 	var l link
 	defer l.close()
-	if err := pr.connect(ctx, &l); err != nil {
-		return since, pr.fail(ctx, fmt.Errorf("topic %s partition %d: %w", pr.topic, pr.part, err))
+	var first, hwm int64
+	for attempt := 0; ; attempt++ {
+		err := pr.connect(ctx, &l)
+		if err == nil {
+			_ = l.conn.SetDeadline(time.Now().Add(cfg.ReadTimeout))
+			if first, hwm, err = l.conn.ReadOffsets(); err != nil {
+				err = fmt.Errorf("reading its offsets: %w", err)
+				l.close()
+			}
+		}
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return since, pr.fail(ctx, fmt.Errorf("topic %s partition %d: %w", pr.topic, pr.part, err))
+		}
+		if attempt >= pr.s.retries {
+			return since, fmt.Errorf("topic %s partition %d: cannot start reading (%d attempts): %v; the broker went away or the partition moved: check the cluster and run again", pr.topic, pr.part, attempt+1, err)
+		}
+		if !sleep(ctx, attempt+1) {
+			return since, fmt.Errorf("topic %s partition %d: read interrupted: %w", pr.topic, pr.part, ctx.Err())
+		}
 	}
 	conn := l.conn
-	_ = conn.SetDeadline(time.Now().Add(cfg.ReadTimeout))
-	first, hwm, err := conn.ReadOffsets()
-	if err != nil {
-		return since, pr.fail(ctx, fmt.Errorf("topic %s partition %d: reading its offsets: %w", pr.topic, pr.part, err))
-	}
 	start := first
 	if cfg.Start != "earliest" && !w.Since.IsZero() {
 		off, err := conn.ReadOffset(w.Since)
@@ -490,9 +505,7 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 				return since, fmt.Errorf("%s: read stopped %d messages before the high-water mark %d (%d attempts): %v; the broker went away or the partition moved: check the cluster and run again", pr.where(off), hwm-off, hwm, failures, err)
 			}
 			l.close()
-			select {
-			case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
-			case <-ctx.Done():
+			if !sleep(ctx, failures) {
 				return since, fmt.Errorf("%s: read interrupted: %w", pr.where(off), ctx.Err())
 			}
 			_ = pr.connect(ctx, &l) // a failure shows on the next batch
@@ -506,6 +519,18 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 		}
 	}
 	return since, nil
+}
+
+// sleep backs off before the n-th retry; false when ctx ended first.
+func sleep(ctx context.Context, n int) bool {
+	t := time.NewTimer(time.Duration(n) * 200 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (pr *partReader) fail(ctx context.Context, err error) error {
