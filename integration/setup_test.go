@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -98,3 +99,5 @@ func parse(t *testing.T, out string) report {
 	}
 	return r
 }
+
+func pgOpen(t *testing.T) *sql.DB { return pgtest.Open(t) }

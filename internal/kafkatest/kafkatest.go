@@ -7,6 +7,7 @@ package kafkatest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ type Cluster struct {
 	*kfake.Cluster
 	Addr string
 	cl   *kgo.Client
+	once sync.Once
 }
 
 // Start starts a one-broker cluster, closed at the end of the test. The
@@ -61,11 +63,10 @@ func New(opts []kfake.Opt, clientOpts ...kgo.Opt) (*Cluster, error) {
 // Shutdown stops the producer client and the broker; calling it twice is
 // harmless.
 func (k *Cluster) Shutdown() {
-	if k.cl != nil {
+	k.once.Do(func() {
 		k.cl.Close()
-		k.cl = nil
 		k.Cluster.Close()
-	}
+	})
 }
 
 // CreateTopic creates a topic with n partitions.

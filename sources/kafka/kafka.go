@@ -485,7 +485,7 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 			return since, fmt.Errorf("%s: read interrupted: %w", pr.where(off), err)
 		}
 		before := off
-		firstTime, err := pr.batch(&l, &off, hwm)
+		firstTime, err := pr.batch(ctx, &l, &off, hwm)
 		if fromRetained && before == start && !firstTime.IsZero() {
 			since = firstTime
 			if w.Since.After(since) {
@@ -542,7 +542,7 @@ func (pr *partReader) fail(ctx context.Context, err error) error {
 
 // batch fetches once from *off and handles the messages below hwm. It
 // returns the time of the first message handled.
-func (pr *partReader) batch(l *link, off *int64, hwm int64) (time.Time, error) {
+func (pr *partReader) batch(ctx context.Context, l *link, off *int64, hwm int64) (time.Time, error) {
 	var first time.Time
 	conn := l.conn
 	if conn == nil {
@@ -556,7 +556,12 @@ func (pr *partReader) batch(l *link, off *int64, hwm int64) (time.Time, error) {
 		return first, err
 	}
 	b := conn.ReadBatchWith(kafkago.ReadBatchConfig{MinBytes: 1, MaxBytes: cfg.FetchMaxBytes, MaxWait: 500 * time.Millisecond})
-	for {
+	for n := 1; ; n++ {
+		if n&255 == 0 && ctx.Err() != nil {
+			// A fetch may hold thousands of messages already received.
+			b.Close()
+			return first, ctx.Err()
+		}
 		m, err := b.ReadMessage()
 		if err != nil {
 			break
