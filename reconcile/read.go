@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/sources"
@@ -37,12 +39,19 @@ type Options struct {
 	Progress io.Writer
 	// Workers bounds evaluation parallelism (default GOMAXPROCS).
 	Workers int
+	// Log receives debug lines: what each phase took. Nil: slog.Default().
+	Log *slog.Logger
 }
 
 // Run reads every source and links the records into instances. A source
 // that fails does not fail the run: its report carries the error and the
 // result is incomplete. Cancellation and strict-mode bad input do fail it.
 func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
+	log := opts.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	start := time.Now()
 	store := record.NewStore(in.KeyTypes)
 	res := &Result{In: in, Store: store, Model: in.Model, opts: opts, Complete: true}
 	sinks := make([]*sink, len(in.Sources))
@@ -64,8 +73,10 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		wg.Add(1)
 		go func(i int, s SourceSpec) {
 			defer wg.Done()
+			t0 := time.Now()
 			cov, err := s.Source.Read(ctx, w, sinks[i])
 			sinks[i].finish(err)
+			log.Debug("source read", "source", s.Name, "records", sinks[i].progress.Load(), "took", time.Since(t0).Round(time.Millisecond), "error", err)
 			rep := &res.Sources[i]
 			rep.Coverage = cov
 			if err != nil {
@@ -103,9 +114,12 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		}
 	}
 	store.Seal()
+	log.Debug("read all sources", "records", store.Len(), "keys", store.NumKeys(), "store_bytes", store.Memory(), "took", time.Since(start).Round(time.Millisecond))
+	t0 := time.Now()
 	if err := res.correlate(ctx); err != nil {
 		return nil, err
 	}
+	log.Debug("correlated", "components", len(res.comps), "took", time.Since(t0).Round(time.Millisecond))
 	return res, nil
 }
 

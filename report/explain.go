@@ -24,8 +24,9 @@ type Explanation struct {
 // Explained is one instance with all its evidence and findings.
 type Explained struct {
 	Instance
-	Findings []Finding  `json:"findings"`
-	Evidence []Evidence `json:"evidence"`
+	Findings   []Finding  `json:"findings"`
+	Evidence   []Evidence `json:"evidence"`
+	RuleErrors []string   `json:"rule_errors,omitempty"`
 }
 
 // Explain builds the explanation of the instances found for key.
@@ -33,7 +34,7 @@ func Explain(res *reconcile.Result, key string, found []*saga.Instance) *Explana
 	v := newViewer(res)
 	ex := &Explanation{Key: key, AsOf: ts(res.In.AsOf), Process: res.Model.Name, RootType: res.Model.Root}
 	for _, inst := range found {
-		e := Explained{Instance: v.instance(inst), Findings: []Finding{}, Evidence: []Evidence{}}
+		e := Explained{Instance: v.instance(inst), Findings: []Finding{}, Evidence: []Evidence{}, RuleErrors: inst.RuleErrors}
 		for _, f := range inst.Findings {
 			e.Findings = append(e.Findings, v.finding(inst, f))
 		}
@@ -140,6 +141,9 @@ func WriteExplanation(w io.Writer, ex *Explanation) error {
 		}
 		if err := t.Render(); err != nil {
 			return err
+		}
+		for _, re := range e.RuleErrors {
+			fmt.Fprintf(w, "\ninvariant not evaluated: %s\n", re)
 		}
 		if len(e.Findings) == 0 {
 			fmt.Fprintln(w, "\nNo findings.")

@@ -6,6 +6,7 @@ package report
 
 import (
 	"context"
+	"log/slog"
 	"slices"
 	"sort"
 	"time"
@@ -27,6 +28,15 @@ type Report struct {
 	Findings  []Finding  `json:"findings"`
 	Resolved  []Finding  `json:"resolved,omitempty"`
 	Instances []Instance `json:"instances"`
+	// RuleErrors lists invariants that could not be evaluated on some
+	// instance (the first 100; Summary.RuleErrors counts them all).
+	RuleErrors []RuleError `json:"rule_errors,omitempty"`
+}
+
+// RuleError is an invariant that failed to evaluate on one instance.
+type RuleError struct {
+	Root  string `json:"root"`
+	Error string `json:"error"`
 }
 
 // Run describes the run.
@@ -79,6 +89,7 @@ type Summary struct {
 	Orphans        int            `json:"orphans"`
 	Findings       int            `json:"findings"`
 	BySeverity     map[string]int `json:"by_severity"`
+	RuleErrors     int            `json:"rule_errors"`
 	ByCode         map[string]int `json:"by_code"`
 	Baseline       *BaselineCount `json:"baseline,omitempty"`
 }
@@ -205,6 +216,7 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 		rep.Sources = append(rep.Sources, sourceOf(s))
 	}
 	v := newViewer(res)
+	start := time.Now()
 	err := res.Each(ctx, func(inst *saga.Instance) error {
 		sum := &rep.Summary
 		switch {
@@ -229,6 +241,12 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 		for _, f := range inst.Findings {
 			rep.Findings = append(rep.Findings, v.finding(inst, f))
 		}
+		for _, e := range inst.RuleErrors {
+			sum.RuleErrors++
+			if len(rep.RuleErrors) < 100 {
+				rep.RuleErrors = append(rep.RuleErrors, RuleError{Root: inst.Root, Error: e})
+			}
+		}
 		if !inst.Orphan && (len(inst.Findings) > 0 || opts.AllInstances && inst.InWindow) {
 			rep.Instances = append(rep.Instances, v.instance(inst))
 		}
@@ -237,6 +255,7 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
+	slog.Debug("evaluated instances", "components", res.Len(), "findings", len(rep.Findings), "took", time.Since(start).Round(time.Millisecond))
 	SortFindings(rep.Findings)
 	for _, f := range rep.Findings {
 		rep.Summary.Findings++

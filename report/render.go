@@ -191,6 +191,13 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 	}
 	fmt.Fprintln(w)
 
+	if sum.RuleErrors > 0 {
+		fmt.Fprintf(w, "%d invariant evaluation(s) failed: fix the expression or the data (first %d listed):\n", sum.RuleErrors, len(rep.RuleErrors))
+		for _, e := range rep.RuleErrors {
+			fmt.Fprintf(w, "  %s  %s\n", e.Root, e.Error)
+		}
+	}
+
 	if len(rep.Findings) > 0 {
 		h("Findings")
 		cols := []string{"severity", "code", "root", "step", "explanation"}

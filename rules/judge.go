@@ -37,9 +37,7 @@ func (m *Model) Judge(st *record.Store, in *saga.Instance) ([]*saga.Finding, err
 	}
 	j.deadLetters()
 	j.duplicates()
-	if err := j.invariants(); err != nil {
-		return nil, err
-	}
+	j.invariants()
 	return j.out, nil
 }
 
@@ -269,21 +267,24 @@ func (j *judge) orphan() {
 		fmt.Sprintf("%s %s (%s)%s link to no %s", j.rec.Kind, j.in.Root, j.rec.Prov, more, j.m.Root), j.in.Records)
 }
 
-func (j *judge) invariants() error {
+// invariants checks the process's invariants. One that cannot be
+// evaluated on this instance's data is recorded on the instance and the
+// others still run: one odd instance must not stop a nightly audit.
+func (j *judge) invariants() {
 	if len(j.m.Invariants) == 0 {
-		return nil
+		return
 	}
 	env := j.env()
-	for _, inv := range j.m.Invariants {
+	for i, inv := range j.m.Invariants {
 		bad, msg, ev, err := inv.Check(env)
 		if err != nil {
-			return fmt.Errorf("invariant %s on %s %s: %w", inv.Code, j.m.Root, j.in.Root, err)
+			j.in.RuleErrors = append(j.in.RuleErrors, fmt.Sprintf("process.invariants[%d] (%s): %v", i, inv.Code, err))
+			continue
 		}
 		if bad {
 			j.add(inv.Code, inv.Severity, inv.Step, "", msg, ev)
 		}
 	}
-	return nil
 }
 
 // env builds what invariants see of the instance.

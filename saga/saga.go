@@ -148,6 +148,9 @@ type Instance struct {
 	Aborted    bool
 	FailedStep string
 	FailedAt   time.Time
+	// RuleErrors are invariants that could not be evaluated on this
+	// instance (an expression error on its data); the others still were.
+	RuleErrors []string
 	// StepFailed: FailedStep failed; otherwise the instance stopped before
 	// it and began compensating at FailedAt.
 	StepFailed bool

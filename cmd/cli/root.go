@@ -5,9 +5,13 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -34,9 +38,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 
 // Run runs vitals with args under ctx and returns the exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := NewRoot(stdout, stderr)
+	root, prof := newRoot(stdout, stderr)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	if perr := prof.stop(); perr != nil && err == nil {
+		err = perr
+	}
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
 	}
@@ -48,6 +55,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 
 // NewRoot builds the command tree.
 func NewRoot(stdout, stderr io.Writer) *cobra.Command {
+	root, _ := newRoot(stdout, stderr)
+	return root
+}
+
+func newRoot(stdout, stderr io.Writer) (*cobra.Command, *profiler) {
 	root := &cobra.Command{
 		Use:   "vitals",
 		Short: "Rebuild hidden sagas from the evidence your systems leave behind, and audit them",
@@ -64,7 +76,63 @@ the broken and ambiguous ones.`,
 		return usagef("%v (see %s --help)", err, c.CommandPath())
 	})
 	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr), newDoctorCmd(stdout, stderr))
-	return root
+	var verbose bool
+	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log what each phase took to stderr")
+	prof := &profiler{}
+	root.PersistentFlags().StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
+	root.PersistentFlags().StringVar(&prof.mem, "memprofile", "", "write a heap profile to this file when the command ends")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+		level := slog.LevelWarn
+		if verbose {
+			level = slog.LevelDebug
+		}
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+		return prof.start()
+	}
+	return root, prof
+}
+
+// profiler writes the --cpuprofile and --memprofile files.
+type profiler struct {
+	cpu, mem string
+	cpuFile  *os.File
+	started  bool
+}
+
+func (p *profiler) start() error {
+	p.started = true
+	if p.cpu == "" {
+		return nil
+	}
+	f, err := os.Create(p.cpu)
+	if err != nil {
+		return usagef("--cpuprofile: %v", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return usagef("--cpuprofile: %v", err)
+	}
+	p.cpuFile = f
+	return nil
+}
+
+// stop ends CPU profiling and writes the heap profile, whatever the
+// command's outcome.
+func (p *profiler) stop() error {
+	if p.cpuFile != nil {
+		pprof.StopCPUProfile()
+		p.cpuFile.Close()
+	}
+	if !p.started || p.mem == "" {
+		return nil
+	}
+	f, err := os.Create(p.mem)
+	if err != nil {
+		return fmt.Errorf("--memprofile: %w", err)
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
 }
 
 // runFlags are the flags every auditing command shares.
