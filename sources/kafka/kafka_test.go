@@ -32,14 +32,18 @@ var keyTypes = []string{"event_id", "item_id", "order_id"}
 
 func newSource(t *testing.T, k *kafkatest.Cluster, raw map[string]any) sources.Source {
 	t.Helper()
-	if _, ok := raw["brokers"]; !ok && k != nil {
-		raw["brokers"] = []any{k.Addr}
-	}
-	src, err := kafka.New(sources.Config{Name: "events", Type: "kafka", KeyTypes: keyTypes, Raw: raw})
+	src, err := newSourceE(k, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return src
+}
+
+func newSourceE(k *kafkatest.Cluster, raw map[string]any) (sources.Source, error) {
+	if _, ok := raw["brokers"]; !ok && k != nil {
+		raw["brokers"] = []any{k.Addr}
+	}
+	return kafka.New(sources.Config{Name: "events", Type: "kafka", KeyTypes: keyTypes, Raw: raw})
 }
 
 func readAll(t *testing.T, src sources.Source, w sources.Window) (*sourcetest.Sink, sources.Coverage) {

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 var tableSeq atomic.Int64
 
 // loadRows creates a fresh table holding rows and returns its name.
-func loadRows(t *testing.T, rows []sourcetest.Row) string {
+func loadRows(t testing.TB, rows []sourcetest.Row) string {
 	t.Helper()
 	name := fmt.Sprintf("items_%d", tableSeq.Add(1))
 	db := pgtest.Open(t)
@@ -57,7 +57,7 @@ func loadRows(t *testing.T, rows []sourcetest.Row) string {
 	return name
 }
 
-func newSource(t *testing.T, raw map[string]any) sources.Source {
+func newSource(t testing.TB, raw map[string]any) sources.Source {
 	t.Helper()
 	if _, ok := raw["dsn"]; !ok {
 		if _, ok := raw["dsn_env"]; !ok {
