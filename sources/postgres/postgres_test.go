@@ -96,7 +96,7 @@ func spec(extra map[string]any) map[string]any {
 }
 
 func TestValuesAsText(t *testing.T) {
-	pgtest.Exec(t, `CREATE TABLE payments (
+	pgtest.Exec(t, `DROP TABLE IF EXISTS payments; CREATE TABLE payments (
 		shop text, seq int, total numeric(12,2), cur char(3), at timestamptz, day date, ok bool, ratio float8, meta jsonb,
 		PRIMARY KEY (shop, seq));
 		INSERT INTO payments VALUES ('eu', 7, 12.50, 'EUR', '2026-11-20 10:00:01.5+01', '2026-11-19', true, 0.25, '{"order": {"id": "ORD-1"}, "n": 3}')`)
@@ -141,7 +141,7 @@ func TestValuesAsText(t *testing.T) {
 // All queries of a source see one snapshot: a row committed while the
 // source reads is seen by none of its queries.
 func TestOneSnapshot(t *testing.T) {
-	pgtest.Exec(t, `CREATE TABLE snap_a (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz);
+	pgtest.Exec(t, `DROP TABLE IF EXISTS snap_a, snap_b; CREATE TABLE snap_a (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz);
 		CREATE TABLE snap_b (LIKE snap_a INCLUDING ALL);
 		INSERT INTO snap_a VALUES ('a1', 'o1', 'new', 1, 'EUR', '2026-11-20T10:00:00Z'), ('a2', 'o2', 'new', 1, 'EUR', '2026-11-20T10:00:00Z');
 		INSERT INTO snap_b VALUES ('b1', 'o1', 'new', 1, 'EUR', '2026-11-20T10:00:00Z')`)
@@ -170,7 +170,7 @@ func TestOneSnapshot(t *testing.T) {
 }
 
 func TestReadOnly(t *testing.T) {
-	pgtest.Exec(t, `CREATE TABLE ro (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz)`)
+	pgtest.Exec(t, `DROP TABLE IF EXISTS ro; CREATE TABLE ro (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz)`)
 	src := newSource(t, map[string]any{"records": []any{spec(map[string]any{
 		"table": "ro",
 		"query": "INSERT INTO ro VALUES ('x', 'o', 's', 1, 'EUR', now()) RETURNING *",
@@ -273,7 +273,7 @@ func TestConnectTimeout(t *testing.T) {
 }
 
 func TestQueryErrors(t *testing.T) {
-	pgtest.Exec(t, `CREATE TABLE qe (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz)`)
+	pgtest.Exec(t, `DROP TABLE IF EXISTS qe; CREATE TABLE qe (id text PRIMARY KEY, order_id text, status text, amount bigint, currency text, created_at timestamptz)`)
 	cases := []struct {
 		name string
 		rec  map[string]any
