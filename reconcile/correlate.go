@@ -104,7 +104,15 @@ func (r *Result) correlate(ctx context.Context) error {
 		c := &comps[i]
 		ms := members[c.off : c.off+c.n]
 		if len(ms) > 1 {
-			sort.Slice(ms, func(a, b int) bool { return st.Less(ms[a], ms[b]) })
+			slices.SortFunc(ms, func(a, b record.ID) int {
+				if st.Less(a, b) {
+					return -1
+				}
+				if a == b {
+					return 0
+				}
+				return 1
+			})
 		}
 		for _, id := range ms {
 			if v, ok := st.KeyOf(id, rootType); ok && !slices.Contains(c.roots, v) {

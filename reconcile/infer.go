@@ -25,6 +25,7 @@ type evid struct {
 type inferer struct {
 	r        *Result
 	cls      *rules.Classifier
+	judge    *rules.Judger
 	deadKind record.Sym
 	hasDead  bool
 	matches  []rules.Match
@@ -39,7 +40,7 @@ type deliveryKey struct {
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
 }
@@ -295,14 +296,12 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	for _, k := range keys {
 		vs = append(vs, x.attempt(s, ev, k))
 	}
-	rank := map[saga.State]int{saga.Conflicting: 6, saga.Succeeded: 5, saga.Requested: 4, saga.Unknown: 3, saga.Overdue: 2, saga.Failed: 1}
-	effRank := map[saga.State]int{saga.Succeeded: 5, saga.Requested: 4, saga.Unknown: 3, saga.Overdue: 2, saga.Failed: 1}
 	best, bestEff := vs[0], vs[0]
 	for _, v := range vs[1:] {
-		if rank[v.state] > rank[best.state] {
+		if stateRank(v.state) > stateRank(best.state) {
 			best = v
 		}
-		if effRank[v.eff] > effRank[bestEff.eff] {
+		if v.eff != saga.Conflicting && stateRank(v.eff) > stateRank(bestEff.eff) {
 			bestEff = v
 		}
 	}
@@ -323,6 +322,27 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	return res
 }
 
+// stateRank orders attempt states: the step takes the state of its
+// highest-ranked attempt (a conflict beats a success, a success beats a
+// pending retry, ...).
+func stateRank(s saga.State) int {
+	switch s {
+	case saga.Conflicting:
+		return 6
+	case saga.Succeeded:
+		return 5
+	case saga.Requested:
+		return 4
+	case saga.Unknown:
+		return 3
+	case saga.Overdue:
+		return 2
+	case saga.Failed:
+		return 1
+	}
+	return 0
+}
+
 func attemptName(k string) string {
 	if k == "" {
 		return "(no attempt key)"
@@ -338,7 +358,20 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 	var firstSucc, firstFail, lastFail, firstReq, lastReq int64
 	var hasSucc, hasFail, hasUnknown, hasReq bool
 	var reqs, fails int
-	outcomes := map[record.Sym]int{} // outcome records per source
+	var outcomes [4]struct { // outcome records per source (few sources per step)
+		src record.Sym
+		n   int
+	}
+	count := func(src record.Sym) {
+		for i := range outcomes {
+			if outcomes[i].n == 0 || outcomes[i].src == src {
+				outcomes[i].src = src
+				outcomes[i].n++
+				return
+			}
+		}
+		outcomes[len(outcomes)-1].n++
+	}
 	for _, e := range ev {
 		if e.attempt != key || e.dup {
 			continue
@@ -346,7 +379,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 		switch e.role {
 		case saga.RoleSucceeded:
 			hasSucc = true
-			outcomes[e.src]++
+			count(e.src)
 			if !slices.Contains(succ, e.src) {
 				succ = append(succ, e.src)
 			}
@@ -355,7 +388,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 			}
 		case saga.RoleFailed:
 			hasFail = true
-			outcomes[e.src]++
+			count(e.src)
 			if !e.dead && !slices.Contains(fail, e.src) {
 				fail = append(fail, e.src)
 			}
@@ -386,8 +419,8 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 		// Without attempt keys: as many attempts as requests, or as outcomes
 		// one source reports (two sources reporting one success are one).
 		v.n = max(reqs, 1)
-		for _, n := range outcomes {
-			v.n = max(v.n, n)
+		for _, o := range outcomes {
+			v.n = max(v.n, o.n)
 		}
 	}
 	var failOnly []record.Sym

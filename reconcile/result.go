@@ -36,10 +36,7 @@ func (r *Result) evaluate(x *inferer, i int) (*saga.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.Findings, err = r.Model.Judge(r.Store, in)
-	if err != nil {
-		return nil, err
-	}
+	in.Findings = x.judge.Judge(in)
 	return in, nil
 }
 

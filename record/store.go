@@ -278,6 +278,17 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 	return "", false
 }
 
+// KeyID returns the KeyID of the record's key of type typ (an index).
+func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
+	w, r := s.at(id)
+	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
+		if int(k.typ) == typ {
+			return s.keyBase[k.typ][k.shard] + KeyID(k.local), true
+		}
+	}
+	return 0, false
+}
+
 // LookupKey finds the KeyID of a key value of the given type.
 func (s *Store) LookupKey(typ int, value string) (KeyID, bool) {
 	shard, local, ok := s.keys[typ].lookup(value)

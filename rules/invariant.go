@@ -47,16 +47,38 @@ type Invariant struct {
 	Code     saga.Code
 	Severity saga.Severity
 	Step     string
-	vars     []namedProgram
+	vars     []varRef
 	when     *vm.Program
 	assert   *vm.Program
 	message  []messagePart
 	evidence *vm.Program
 }
 
-type namedProgram struct {
+// varRef names a shared variable program: invariants that define the
+// same expression (often under the same name) evaluate it once per instance.
+type varRef struct {
 	name string
+	idx  int // into Model.vars
+}
+
+// sharedVar is one distinct variable expression.
+type sharedVar struct {
+	src  string
 	prog *vm.Program
+}
+
+// varCache holds the values of shared variables for one instance.
+type varCache struct {
+	vals []any
+	done []bool
+}
+
+func (c *varCache) reset(n int) {
+	if len(c.done) < n {
+		c.vals, c.done = make([]any, n), make([]bool, n)
+	}
+	clear(c.vals)
+	clear(c.done)
 }
 
 type messagePart struct {
@@ -87,6 +109,23 @@ func options(extra ...expr.Option) []expr.Option {
 }
 
 func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
+	if m.needs == nil {
+		m.needs = newEnvNeeds()
+	}
+	for _, src := range c.Vars {
+		m.needs.add(src)
+	}
+	for _, src := range []string{c.When, c.Expr, c.Evidence} {
+		if src != "" {
+			m.needs.add(src)
+		}
+	}
+	for _, part := range messageExprs(c.Message) {
+		m.needs.add(part)
+	}
+	if c.Evidence == "" {
+		m.needs.steps[c.Step] = true // the default evidence
+	}
 	inv := &Invariant{Code: saga.Code(c.Code), Step: c.Step}
 	if c.Code == "" {
 		return nil, errors.New("code: required (e.g. AMOUNT_MISMATCH)")
@@ -110,11 +149,17 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p, err := expr.Compile(c.Vars[n], options()...)
-		if err != nil {
-			return nil, fmt.Errorf("vars.%s: %w", n, err)
+		src := strings.TrimSpace(c.Vars[n])
+		idx := slices.IndexFunc(m.vars, func(v *sharedVar) bool { return v.src == src })
+		if idx < 0 {
+			p, err := expr.Compile(src, options()...)
+			if err != nil {
+				return nil, fmt.Errorf("vars.%s: %w", n, err)
+			}
+			m.vars = append(m.vars, &sharedVar{src: src, prog: p})
+			idx = len(m.vars) - 1
 		}
-		inv.vars = append(inv.vars, namedProgram{name: n, prog: p})
+		inv.vars = append(inv.vars, varRef{name: n, idx: idx})
 	}
 	var err error
 	if c.When != "" {
@@ -141,6 +186,23 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 		return nil, fmt.Errorf("message: %w", err)
 	}
 	return inv, nil
+}
+
+// messageExprs returns the {{ expressions }} of a message.
+func messageExprs(s string) []string {
+	var out []string
+	for {
+		i := strings.Index(s, "{{")
+		if i < 0 {
+			return out
+		}
+		j := strings.Index(s[i:], "}}")
+		if j < 0 {
+			return out
+		}
+		out = append(out, strings.TrimSpace(s[i+2:i+j]))
+		s = s[i+j+2:]
+	}
 }
 
 func compileMessage(s string) ([]messagePart, error) {
@@ -170,14 +232,20 @@ func compileMessage(s string) ([]messagePart, error) {
 
 // Check evaluates the invariant. It returns whether it is violated, the
 // explanation and the evidence to cite.
-func (inv *Invariant) Check(env *InstanceEnv) (violated bool, msg string, evidence []record.ID, err error) {
-	env.Vars = make(map[string]any, len(inv.vars))
+func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violated bool, msg string, evidence []record.ID, err error) {
+	if env.Vars == nil {
+		env.Vars = make(map[string]any, len(inv.vars))
+	}
+	clear(env.Vars)
 	for _, v := range inv.vars {
-		out, err := vm.Run(v.prog, env)
-		if err != nil {
-			return false, "", nil, fmt.Errorf("vars.%s: %w", v.name, err)
+		if !cache.done[v.idx] {
+			out, err := vm.Run(m.vars[v.idx].prog, env)
+			if err != nil {
+				return false, "", nil, fmt.Errorf("vars.%s: %w", v.name, err)
+			}
+			cache.vals[v.idx], cache.done[v.idx] = out, true
 		}
-		env.Vars[v.name] = out
+		env.Vars[v.name] = cache.vals[v.idx]
 	}
 	if inv.when != nil {
 		out, err := vm.Run(inv.when, env)

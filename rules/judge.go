@@ -11,18 +11,36 @@ import (
 	"github.com/vitals-dev/vitals/saga"
 )
 
+// Judger judges instances; each goroutine uses its own, as it reuses the
+// memory of the invariant environment from one instance to the next.
+type Judger struct {
+	m     *Model
+	st    *record.Store
+	views []*RecordView // pool
+	steps []*StepView   // pool
+	env   InstanceEnv
+	vars  varCache
+	rec   record.Record
+}
+
+// Judger returns a judger of instances whose records are in st.
+func (m *Model) Judger(st *record.Store) *Judger {
+	return &Judger{m: m, st: st, env: InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}}
+}
+
 // Judge returns the findings of one instance: the generic saga rules
 // (order, SLA, compensation, dead letters, duplicates, linking) and the
 // process's invariants. Instances outside the window or within grace get
 // none.
-func (m *Model) Judge(st *record.Store, in *saga.Instance) ([]*saga.Finding, error) {
+func (jr *Judger) Judge(in *saga.Instance) []*saga.Finding {
+	m, st := jr.m, jr.st
 	if !in.InWindow || in.InGrace {
-		return nil, nil
+		return nil
 	}
-	j := judge{m: m, st: st, in: in}
+	j := judge{m: m, st: st, in: in, jr: jr}
 	if in.Orphan {
 		j.orphan()
-		return j.out, nil
+		return j.out
 	}
 	if len(in.Roots) > 1 {
 		j.add(saga.AmbiguousLink, saga.DefaultSeverity(saga.AmbiguousLink), "", "",
@@ -38,13 +56,14 @@ func (m *Model) Judge(st *record.Store, in *saga.Instance) ([]*saga.Finding, err
 	j.deadLetters()
 	j.duplicates()
 	j.invariants()
-	return j.out, nil
+	return j.out
 }
 
 type judge struct {
 	m   *Model
 	st  *record.Store
 	in  *saga.Instance
+	jr  *Judger
 	out []*saga.Finding
 	rec record.Record
 }
@@ -208,47 +227,58 @@ func (j *judge) deadLetters() {
 	}
 }
 
-// duplicates reports events delivered more than once.
+// duplicates reports events delivered more than once by one source.
 func (j *judge) duplicates() {
 	if j.m.DeliveryType < 0 {
 		return
 	}
-	type group struct {
-		value string
-		ids   []record.ID
+	type dk struct {
+		src, kind record.Sym
+		key       record.KeyID
 	}
-	byKey := map[string]*group{}
+	var first map[dk]int // key -> index into groups
+	var groups [][]record.ID
 	for _, id := range j.in.Records {
-		v, ok := j.st.KeyOf(id, j.m.DeliveryType)
+		k, ok := j.st.KeyID(id, j.m.DeliveryType)
 		if !ok {
 			continue
 		}
 		src, kind, _ := j.st.Sig(id)
-		k := fmt.Sprintf("%d/%d/%s", src, kind, v)
-		g := byKey[k]
-		if g == nil {
-			g = &group{value: v}
-			byKey[k] = g
+		if first == nil {
+			first = make(map[dk]int, len(j.in.Records))
 		}
-		g.ids = append(g.ids, id)
+		d := dk{src, kind, k}
+		if g, seen := first[d]; seen {
+			groups[g] = append(groups[g], id)
+			continue
+		}
+		first[d] = len(groups)
+		groups = append(groups, []record.ID{id})
 	}
-	keys := make([]string, 0, len(byKey))
-	for k, g := range byKey {
-		if len(g.ids) > 1 {
-			keys = append(keys, k)
+	var dups [][]record.ID
+	for _, g := range groups {
+		if len(g) > 1 {
+			dups = append(dups, g)
 		}
 	}
-	sort.Slice(keys, func(a, b int) bool { return byKey[keys[a]].value < byKey[keys[b]].value })
-	for _, k := range keys {
-		g := byKey[k]
+	if len(dups) == 0 {
+		return
+	}
+	value := func(g []record.ID) string {
+		v, _ := j.st.KeyOf(g[0], j.m.DeliveryType)
+		return v
+	}
+	sort.Slice(dups, func(a, b int) bool { return value(dups[a]) < value(dups[b]) })
+	for _, g := range dups {
 		var where []string
-		for _, id := range g.ids {
+		for _, id := range g {
 			j.st.Get(id, &j.rec)
 			where = append(where, j.rec.Prov.String())
 		}
-		j.st.Get(g.ids[0], &j.rec)
-		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", g.value,
-			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, g.value, len(g.ids), strings.Join(where, ", ")), g.ids)
+		j.st.Get(g[0], &j.rec)
+		v := value(g)
+		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", v,
+			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, v, len(g), strings.Join(where, ", ")), g)
 	}
 }
 
@@ -275,8 +305,9 @@ func (j *judge) invariants() {
 		return
 	}
 	env := j.env()
+	j.jr.vars.reset(len(j.m.vars))
 	for i, inv := range j.m.Invariants {
-		bad, msg, ev, err := inv.Check(env)
+		bad, msg, ev, err := inv.check(j.m, env, &j.jr.vars)
 		if err != nil {
 			j.in.RuleErrors = append(j.in.RuleErrors, fmt.Sprintf("process.invariants[%d] (%s): %v", i, inv.Code, err))
 			continue
@@ -287,32 +318,66 @@ func (j *judge) invariants() {
 	}
 }
 
-// env builds what invariants see of the instance.
+// env builds what invariants see of the instance: only the parts they
+// read, from views reused across instances.
 func (j *judge) env() *InstanceEnv {
-	env := &InstanceEnv{
-		Root:    j.in.Root,
-		Outcome: string(j.in.Outcome),
-		ByKind:  map[string][]*RecordView{},
-		Steps:   map[string]*StepView{},
+	jr, needs := j.jr, j.m.needs
+	env := &jr.env
+	env.Root, env.Outcome, env.Records, env.Vars = j.in.Root, string(j.in.Outcome), env.Records[:0], nil
+	clear(env.ByKind)
+	clear(env.Steps)
+	nv := 0
+	view := func(id record.ID) *RecordView {
+		if nv == len(jr.views) {
+			jr.views = append(jr.views, &RecordView{})
+		}
+		v := jr.views[nv]
+		nv++
+		j.st.Get(id, &jr.rec)
+		FillEnv(&v.RecordEnv, &jr.rec)
+		v.ID = id
+		return v
 	}
-	views := make(map[record.ID]*RecordView, len(j.in.Records))
-	for _, id := range j.in.Records {
-		var r record.Record
-		j.st.Get(id, &r)
-		v := &RecordView{ID: id}
-		FillEnv(&v.RecordEnv, &r)
-		views[id] = v
-		env.Records = append(env.Records, v)
-		env.ByKind[r.Kind] = append(env.ByKind[r.Kind], v)
+	built := map[record.ID]*RecordView{}
+	get := func(id record.ID) *RecordView {
+		if v, ok := built[id]; ok {
+			return v
+		}
+		v := view(id)
+		built[id] = v
+		return v
 	}
-	view := func(state saga.State, attempts int, ev []saga.Evidence, dups []record.ID) *StepView {
-		sv := &StepView{State: string(state), Attempts: attempts,
-			Requested: []*RecordView{}, Succeeded: []*RecordView{}, Failed: []*RecordView{}, Unknown: []*RecordView{}, Evidence: []*RecordView{}}
+	if needs.allRecords {
+		for _, id := range j.in.Records {
+			v := get(id)
+			env.Records = append(env.Records, v)
+			env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
+		}
+	} else if len(needs.kinds) > 0 {
+		for _, id := range j.in.Records {
+			if _, kind, _ := j.st.Sig(id); needs.kinds[j.st.SymName(kind)] {
+				v := get(id)
+				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
+			}
+		}
+	}
+	ns := 0
+	stepView := func(name, state string, attempts int, ev []saga.Evidence, dups []record.ID) {
+		if !needs.allSteps && !needs.steps[name] {
+			return
+		}
+		if ns == len(jr.steps) {
+			jr.steps = append(jr.steps, &StepView{})
+		}
+		sv := jr.steps[ns]
+		ns++
+		*sv = StepView{State: state, Attempts: attempts,
+			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}
 		for _, e := range ev {
 			if slices.Contains(dups, e.Record) {
 				continue
 			}
-			v := views[e.Record]
+			v := get(e.Record)
 			sv.Evidence = append(sv.Evidence, v)
 			switch e.Role {
 			case saga.RoleRequested:
@@ -325,21 +390,20 @@ func (j *judge) env() *InstanceEnv {
 				sv.Unknown = append(sv.Unknown, v)
 			}
 		}
-		return sv
+		env.Steps[name] = sv
 	}
 	for i := range j.in.Steps {
 		s := &j.in.Steps[i]
-		env.Steps[s.Name] = view(s.State, s.Attempts, s.Evidence, s.Duplicates)
+		stepView(s.Name, string(s.State), s.Attempts, s.Evidence, s.Duplicates)
 	}
 	for _, c := range j.m.Comps {
 		state := saga.State("not_needed")
-		ev := j.in.CompEvidence[c.Name]
 		for _, cr := range j.in.Compensations {
 			if cr.Name == c.Name {
 				state = cr.State
 			}
 		}
-		env.Steps[c.Name] = view(state, 0, ev, nil)
+		stepView(c.Name, string(state), 0, j.in.CompEvidence[c.Name], nil)
 	}
 	return env
 }

@@ -173,18 +173,25 @@ type targetMatcher struct {
 // Classifier tells, for each record, which steps and compensations it is
 // evidence of. Each goroutine uses its own.
 type Classifier struct {
-	st     *record.Store
-	sig    []targetMatcher // cacheable by (source, kind, status)
-	dyn    []targetMatcher
-	cache  map[[3]record.Sym][]Match
-	env    RecordEnv
-	buf    record.Record
-	filled bool
+	st    *record.Store
+	sig   []targetMatcher // cacheable by (source, kind, status)
+	dyn   []targetMatcher
+	cache map[[3]record.Sym]*sigEntry
+	env   RecordEnv
+	buf   record.Record
+}
+
+// sigEntry is what is known for every record of one (source, kind, status):
+// the matches of the matchers that read nothing else, and the other
+// matchers that could match its kind.
+type sigEntry struct {
+	matches []Match
+	dyn     []targetMatcher
 }
 
 // Classifier returns a classifier over st.
 func (m *Model) Classifier(st *record.Store) *Classifier {
-	c := &Classifier{st: st, cache: map[[3]record.Sym][]Match{}}
+	c := &Classifier{st: st, cache: map[[3]record.Sym]*sigEntry{}}
 	for _, tm := range m.targetMatchers() {
 		if tm.m.sigOnly {
 			c.sig = append(c.sig, tm)
@@ -218,27 +225,20 @@ func (m *Model) targetMatchers() []targetMatcher {
 func (c *Classifier) Classify(id record.ID, out []Match) ([]Match, error) {
 	src, kind, status := c.st.Sig(id)
 	key := [3]record.Sym{src, kind, status}
-	cached, ok := c.cache[key]
-	c.filled = false
+	e, ok := c.cache[key]
 	if !ok {
-		c.env = RecordEnv{Kind: c.st.SymName(kind), Status: c.st.SymName(status), Source: c.st.SymName(src)}
-		for _, tm := range c.sig {
-			hit, err := c.run(tm, id)
-			if err != nil {
-				return out, err
-			}
-			if hit {
-				cached = append(cached, Match{Target: tm.target, Role: tm.role})
-			}
+		var err error
+		if e, err = c.entry(id, src, kind, status); err != nil {
+			return out, err
 		}
-		c.cache[key] = cached
+		c.cache[key] = e
 	}
-	out = append(out, cached...)
-	if len(c.dyn) == 0 {
+	out = append(out, e.matches...)
+	if len(e.dyn) == 0 {
 		return out, nil
 	}
 	c.fill(id)
-	for _, tm := range c.dyn {
+	for _, tm := range e.dyn {
 		hit, err := c.run(tm, id)
 		if err != nil {
 			return out, err
@@ -250,11 +250,27 @@ func (c *Classifier) Classify(id record.ID, out []Match) ([]Match, error) {
 	return out, nil
 }
 
-func (c *Classifier) fill(id record.ID) {
-	if c.filled {
-		return
+func (c *Classifier) entry(id record.ID, src, kind, status record.Sym) (*sigEntry, error) {
+	e := &sigEntry{}
+	c.env = RecordEnv{Kind: c.st.SymName(kind), Status: c.st.SymName(status), Source: c.st.SymName(src)}
+	for _, tm := range c.sig {
+		hit, err := c.run(tm, id)
+		if err != nil {
+			return nil, err
+		}
+		if hit {
+			e.matches = append(e.matches, Match{Target: tm.target, Role: tm.role})
+		}
 	}
-	c.filled = true
+	for _, tm := range c.dyn {
+		if tm.m.kinds.any || slices.Contains(tm.m.kinds.kinds, c.env.Kind) {
+			e.dyn = append(e.dyn, tm)
+		}
+	}
+	return e, nil
+}
+
+func (c *Classifier) fill(id record.ID) {
 	c.st.Get(id, &c.buf)
 	FillEnv(&c.env, &c.buf)
 }

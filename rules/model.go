@@ -21,6 +21,9 @@ type Model struct {
 	Comps        []*Comp
 	Invariants   []*Invariant
 
+	needs *envNeeds    // what invariants read of an instance
+	vars  []*sharedVar // distinct variable expressions of all invariants
+
 	orphanSeverity saga.Severity
 	orphanByKind   map[string]saga.Severity
 	orphanIgnore   map[string]bool

@@ -89,6 +89,8 @@ the broken and ambiguous ones.`,
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
 		return prof.start()
 	}
+	// Repair plans and dead-letter triage (plan.go, dlq.go).
+	root.AddCommand(newPlanCmd(stdout, stderr), newDLQCmd(stdout, stderr))
 	return root, prof
 }
 

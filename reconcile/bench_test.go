@@ -1,0 +1,102 @@
+package reconcile_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/fixtures/gen"
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/sources/all"
+)
+
+// benchInstances is the workload size of the pipeline benchmarks;
+// VITALS_BENCH_INSTANCES overrides it.
+func benchInstances() int {
+	if n, err := strconv.Atoi(os.Getenv("VITALS_BENCH_INSTANCES")); err == nil && n > 0 {
+		return n
+	}
+	return 20000
+}
+
+var (
+	workloadOnce sync.Once
+	workloadDir  string
+	workloadRecs int
+)
+
+// workload writes the benchmark workload once per process.
+func workload(b *testing.B) string {
+	workloadOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "vitals-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		st, err := gen.Workload(dir, gen.WorkloadOptions{Instances: benchInstances(), AnomalyRate: 0.02, Seed: 1, Config: "../configs/checkout.yaml"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		workloadDir, workloadRecs = dir, st.Records
+	})
+	return workloadDir
+}
+
+func benchInput(b *testing.B) *reconcile.Input {
+	cfg, err := config.Load(filepath.Join(workload(b), "vitals.yaml"), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return in
+}
+
+// cpuTime returns the process's user+system CPU time, so benchmarks can
+// report CPU per item, which other load on the machine disturbs less than
+// wall time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkRead reads and correlates the workload: sources, mapping, the
+// store, union-find.
+func BenchmarkRead(b *testing.B) {
+	in := benchInput(b)
+	cpu0 := cpuTime()
+	for b.Loop() {
+		if _, err := reconcile.Run(context.Background(), in, reconcile.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(workloadRecs)*float64(b.N)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(workloadRecs*b.N), "cpu-ns/record")
+}
+
+// BenchmarkEvaluate infers every instance's steps and judges it.
+func BenchmarkEvaluate(b *testing.B) {
+	res, err := reconcile.Run(context.Background(), benchInput(b), reconcile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for b.Loop() {
+		n := 0
+		if err := res.Each(context.Background(), func(in *saga.Instance) error { n += len(in.Findings); return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(res.Len())*float64(b.N)/b.Elapsed().Seconds(), "instances/s")
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(res.Len()*b.N), "cpu-ns/instance")
+}
