@@ -75,6 +75,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 			defer wg.Done()
 			t0 := time.Now()
 			cov, err := s.Source.Read(ctx, w, sinks[i])
+			sinks[i].finish(err)
 			log.Debug("source read", "source", s.Name, "records", sinks[i].progress.Load(), "took", time.Since(t0).Round(time.Millisecond), "error", err)
 			rep := &res.Sources[i]
 			rep.Coverage = cov
@@ -161,40 +162,6 @@ func kindsOf(s sources.Source) []string {
 		return kl.Kinds()
 	}
 	return []string{"*"}
-}
-
-func startProgress(w io.Writer, specs []SourceSpec, sinks []*sink) func() {
-	if w == nil {
-		return func() {}
-	}
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		start := time.Now()
-		tick := time.NewTicker(500 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-tick.C:
-				secs := time.Since(start).Seconds()
-				var b strings.Builder
-				b.WriteString("\r\033[Kreading")
-				total := int64(0)
-				for i, s := range sinks {
-					n := s.progress.Load()
-					total += n
-					fmt.Fprintf(&b, "  %s %s", specs[i].Name, human(n))
-				}
-				fmt.Fprintf(&b, "  (%s records/s)", human(int64(float64(total)/secs)))
-				fmt.Fprint(w, b.String())
-			}
-		}
-	}()
-	return func() { close(done); <-finished }
 }
 
 func human(n int64) string {

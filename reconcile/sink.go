@@ -37,6 +37,8 @@ type sink struct {
 	asOf   time.Time
 
 	progress atomic.Int64 // records so far, for progress display
+	state    atomic.Int32 // reading, done or failed, for progress display
+	doneAt   atomic.Int64 // unix nanoseconds when the read ended
 
 	mu       sync.Mutex
 	records  int

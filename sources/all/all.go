@@ -5,11 +5,15 @@ package all
 import (
 	"github.com/vitals-dev/vitals/sources"
 	"github.com/vitals-dev/vitals/sources/file"
+	"github.com/vitals-dev/vitals/sources/kafka"
+	"github.com/vitals-dev/vitals/sources/postgres"
 )
 
 // Registry returns a registry of all source types.
 func Registry() *sources.Registry {
 	return sources.NewRegistry(
 		file.Factory(),
+		kafka.Factory(),
+		postgres.Factory(),
 	)
 }

@@ -1,0 +1,197 @@
+// Package doctor checks each configured source before a real run: can it
+// connect, how many records does it read and how many fall in the window,
+// what do a few mapped records look like, and which input does the mapping
+// reject. `vitals doctor` prints its report.
+package doctor
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+)
+
+// Checker is implemented by sources that can test their connection
+// without reading (postgres, kafka).
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
+// Endpointer is implemented by sources that can say where they connect,
+// without secrets.
+type Endpointer interface {
+	Endpoint() string
+}
+
+// Options tune a check.
+type Options struct {
+	Samples int      // mapped records shown per source
+	Errors  int      // bad inputs listed per source (default 5)
+	Only    []string // check only these sources (default all)
+}
+
+// Result is what doctor found about one source.
+type Result struct {
+	Name, Type, Endpoint string
+	Connect              error // nil: connected (or the source has no separate check)
+	Connected            bool  // a connection check ran and succeeded
+	ConnectTook          time.Duration
+	Read                 error
+	ReadTook             time.Duration
+	Records              int // mapped records read
+	InWindow             int // of them, with a time inside the judged window
+	AfterAsOf            int // of them, after as_of (a run ignores them)
+	Filtered             int
+	Bad                  int
+	Errors               []bad           // the first, by location
+	Samples              []record.Record // the first, by location
+	Coverage             sources.Coverage
+}
+
+// OK reports whether the source connected and read completely.
+func (r *Result) OK() bool { return r.Connect == nil && r.Read == nil }
+
+// Run checks every source of in, concurrently.
+func Run(ctx context.Context, in *reconcile.Input, opts Options) ([]Result, error) {
+	if opts.Errors == 0 {
+		opts.Errors = 5
+	}
+	var specs []reconcile.SourceSpec
+	for _, s := range in.Sources {
+		if len(opts.Only) == 0 || contains(opts.Only, s.Name) {
+			specs = append(specs, s)
+		}
+	}
+	for _, name := range opts.Only {
+		if !hasSource(in.Sources, name) {
+			return nil, fmt.Errorf("no source named %q in the config", name)
+		}
+	}
+	out := make([]Result, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i] = check(ctx, in, s, opts)
+		}()
+	}
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+func check(ctx context.Context, in *reconcile.Input, s reconcile.SourceSpec, opts Options) Result {
+	r := Result{Name: s.Name, Type: s.Type}
+	if e, ok := s.Source.(Endpointer); ok {
+		r.Endpoint = e.Endpoint()
+	}
+	if c, ok := s.Source.(Checker); ok {
+		start := time.Now()
+		r.Connect = c.Check(ctx)
+		r.ConnectTook = time.Since(start)
+		r.Connected = r.Connect == nil
+		if r.Connect != nil {
+			return r
+		}
+	}
+	sink := &sink{}
+	sink.onRecord = func(rec *record.Record) {
+		r.Records++
+		switch {
+		case rec.Time.After(in.AsOf):
+			r.AfterAsOf++
+		case (in.Since.IsZero() || !rec.Time.Before(in.Since)) && rec.Time.Before(in.Until):
+			r.InWindow++
+		}
+		if n := opts.Samples; n > 0 && (len(r.Samples) < n || less(rec.Prov, r.Samples[n-1].Prov)) {
+			r.Samples = keepFirst(r.Samples, copyRecord(rec), n)
+		}
+	}
+	start := time.Now()
+	r.Coverage, r.Read = s.Source.Read(ctx, in.ReadWindow(), sink)
+	r.ReadTook = time.Since(start)
+	r.Filtered, r.Bad = sink.filtered, len(sink.bads)
+	sort.Slice(sink.bads, func(i, j int) bool { return less(sink.bads[i].At, sink.bads[j].At) })
+	r.Errors = sink.bads[:min(len(sink.bads), opts.Errors)]
+	return r
+}
+
+// keepFirst keeps the n records first by location, so that samples are
+// the same whatever order concurrent readers delivered them in.
+func keepFirst(list []record.Record, r record.Record, n int) []record.Record {
+	i := sort.Search(len(list), func(i int) bool { return less(r.Prov, list[i].Prov) })
+	if i >= n {
+		return list
+	}
+	list = append(list, record.Record{})
+	copy(list[i+1:], list[i:])
+	list[i] = r
+	if len(list) > n {
+		list = list[:n]
+	}
+	return list
+}
+
+func less(a, b record.Provenance) bool {
+	if a.Loc != b.Loc {
+		return a.Loc < b.Loc
+	}
+	if a.Pos != b.Pos {
+		return a.Pos < b.Pos
+	}
+	return a.Key < b.Key
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasSource(specs []reconcile.SourceSpec, name string) bool {
+	for _, s := range specs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Failed returns an error naming the sources that failed, or nil.
+func Failed(results []Result) error {
+	var errs []error
+	for _, r := range results {
+		switch {
+		case r.Connect != nil:
+			errs = append(errs, fmt.Errorf("source %q (%s): %w", r.Name, r.Type, r.Connect))
+		case r.Read != nil:
+			errs = append(errs, fmt.Errorf("source %q (%s): %w", r.Name, r.Type, r.Read))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &reconcile.SourceError{Errs: errs}
+}
+
+// mask hides the values of masked attributes.
+func mask(kvs []record.KV, masked []string) string {
+	var parts []string
+	for _, kv := range kvs {
+		v := kv.Value
+		if contains(masked, kv.Name) {
+			v = "***"
+		}
+		parts = append(parts, kv.Name+"="+v)
+	}
+	return strings.Join(parts, " ")
+}

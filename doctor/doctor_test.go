@@ -1,0 +1,83 @@
+package doctor_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/doctor"
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/sources/all"
+)
+
+func setup(t *testing.T, path string) *reconcile.Input {
+	t.Helper()
+	cfg, err := config.Load(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestDoctorOnTheFileDemo(t *testing.T) {
+	in := setup(t, "../configs/checkout.yaml")
+	results, err := doctor.Run(context.Background(), in, doctor.Options{Samples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := doctor.Failed(results); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := doctor.Write(&out, in, results); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{
+		"shopdb (file)", "provider (file)", "events (file)", "dlq (file)",
+		"events:events.jsonl:1  event:PaymentRequested", // samples first by location
+		"mapping errors (1; the first 1 by location)",
+		"events:events.jsonl:1591  invalid JSON",
+		"customer_email=***", // masked
+		"4 source(s) checked: 4 ok, 0 failed",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, s)
+		}
+	}
+	if strings.Contains(s, "@example.com") {
+		t.Error("a masked attribute is shown")
+	}
+	// The same output every time.
+	results2, _ := doctor.Run(context.Background(), in, doctor.Options{Samples: 2})
+	var out2 strings.Builder
+	_ = doctor.Write(&out2, in, results2)
+	if strip(out2.String()) != strip(s) {
+		t.Error("two runs gave different output")
+	}
+}
+
+// strip drops durations, which vary.
+func strip(s string) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if i := strings.Index(l, " records in "); i >= 0 {
+			l = l[:i]
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestDoctorUnknownSource(t *testing.T) {
+	in := setup(t, "../configs/checkout.yaml")
+	if _, err := doctor.Run(context.Background(), in, doctor.Options{Only: []string{"nope"}}); err == nil {
+		t.Fatal("no error for an unknown source")
+	}
+}

@@ -1,0 +1,409 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/valyala/fastjson"
+
+	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources"
+	"github.com/vitals-dev/vitals/sources/mapping"
+)
+
+// Factory registers the postgres source type.
+func Factory() sources.Factory {
+	return sources.Factory{Type: "postgres", New: New}
+}
+
+// Source reads one configured PostgreSQL source.
+type Source struct {
+	name             string
+	dsn              string
+	dsnEnv           string
+	connectTimeout   time.Duration
+	statementTimeout time.Duration
+	queries          []query
+}
+
+type query struct {
+	index  int
+	loc    string
+	sql    string
+	pk     []string
+	mapper *mapping.Mapper
+}
+
+// New decodes and validates cfg; it does no I/O.
+func New(cfg sources.Config) (sources.Source, error) {
+	var c Config
+	if err := mapping.Decode(cfg.Raw, &c); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Source{
+		name: cfg.Name, dsn: c.DSN, dsnEnv: c.DSNEnv,
+		connectTimeout: c.ConnectTimeout, statementTimeout: c.StatementTimeout,
+	}
+	if s.connectTimeout == 0 {
+		s.connectTimeout = defaultConnectTimeout
+	}
+	if s.statementTimeout == 0 {
+		s.statementTimeout = defaultStatementTimeout
+	}
+	for i := range c.Records {
+		r := &c.Records[i]
+		m, err := mapping.Compile(r.Spec, cfg.KeyTypes)
+		if err != nil {
+			return nil, fmt.Errorf("records[%d].%w", i, err)
+		}
+		s.queries = append(s.queries, query{index: i, loc: r.loc(), sql: r.sql(), pk: r.pk(), mapper: m})
+	}
+	return s, nil
+}
+
+// Kinds lists the kinds this source can produce.
+func (s *Source) Kinds() []string {
+	var out []string
+	for _, q := range s.queries {
+		if p := q.mapper.KindPattern(); !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// connInfo resolves the DSN (reading dsn_env) and the secrets to scrub.
+func (s *Source) connInfo() (pq.Config, *secrets, error) {
+	dsn := s.dsn
+	if s.dsnEnv != "" {
+		dsn = os.Getenv(s.dsnEnv)
+		if dsn == "" {
+			return pq.Config{}, &secrets{}, fmt.Errorf("environment variable %s (dsn_env) is empty or unset: export it with the connection string, e.g. %s='postgres://vitals_ro@db.internal:5432/shop'", s.dsnEnv, s.dsnEnv)
+		}
+	}
+	sec := &secrets{dsn: dsn, password: passwordOf(dsn)}
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		return cfg, sec, errorf(sec, "bad connection string %s: %v", Redact(dsn), err)
+	}
+	if cfg.Password != "" {
+		sec.password = cfg.Password // PGPASSWORD included
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = s.connectTimeout
+	}
+	if cfg.ApplicationName == "" {
+		cfg.ApplicationName = "vitals"
+	}
+	return cfg, sec, nil
+}
+
+// Endpoint describes where the source connects, without the password.
+func (s *Source) Endpoint() string {
+	cfg, _, err := s.connInfo()
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%s@%s:%d/%s", cfg.User, cfg.Host, cfg.Port, cfg.Database)
+}
+
+// session is one open read-only transaction.
+type session struct {
+	db  *sqlx.DB
+	tx  *sqlx.Tx
+	sec *secrets
+	now time.Time // the snapshot's time, by the server's clock
+}
+
+func (s *session) close() {
+	if s.tx != nil {
+		_ = s.tx.Rollback() // read only: nothing to commit
+	}
+	if s.db != nil {
+		_ = s.db.Close()
+	}
+}
+
+// open connects and starts the snapshot transaction.
+func (s *Source) open(ctx context.Context) (*session, error) {
+	cfg, sec, err := s.connInfo()
+	if err != nil {
+		return &session{sec: sec}, err
+	}
+	ses := &session{sec: sec}
+	connector, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		return ses, errorf(sec, "connection settings: %v", err)
+	}
+	ses.db = sqlx.NewDb(sql.OpenDB(connector), "postgres")
+	ses.db.SetMaxOpenConns(1)
+	where := fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	cctx, cancel := context.WithTimeout(ctx, s.connectTimeout)
+	defer cancel()
+	if err := ses.db.PingContext(cctx); err != nil {
+		if ctx.Err() != nil {
+			return ses, sec.scrub(fmt.Errorf("connecting to %s: %w", where, ctx.Err()))
+		}
+		if cctx.Err() != nil {
+			return ses, errorf(sec, "cannot connect to %s within connect_timeout %s: %v; check host, port and firewall, or raise connect_timeout", where, s.connectTimeout, err)
+		}
+		return ses, errorf(sec, "cannot connect to %s as %s: %v; check the DSN (%s), that the server runs, and that the role may log in", where, cfg.User, err, dsnEnvHint(s.dsnEnv))
+	}
+	ses.tx, err = ses.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true})
+	if err != nil {
+		return ses, errorf(sec, "start a read-only REPEATABLE READ transaction on %s: %v", where, err)
+	}
+	// An integer rendered by us, not user text: nothing to bind here.
+	if _, err := ses.tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL statement_timeout = %d", s.statementTimeout.Milliseconds())); err != nil {
+		return ses, errorf(sec, "set statement_timeout: %v", err)
+	}
+	if err := ses.tx.QueryRowContext(ctx, "SELECT now()").Scan(&ses.now); err != nil {
+		return ses, errorf(sec, "read the snapshot time: %v", err)
+	}
+	ses.now = ses.now.UTC()
+	return ses, nil
+}
+
+func dsnEnvHint(env string) string {
+	if env == "" {
+		return "dsn"
+	}
+	return "$" + env
+}
+
+// Check connects and opens the snapshot transaction, then closes it.
+func (s *Source) Check(ctx context.Context) error {
+	ses, err := s.open(ctx)
+	defer ses.close()
+	return err
+}
+
+// Read runs every query in one snapshot and streams the rows as records.
+func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) (sources.Coverage, error) {
+	ses, err := s.open(ctx)
+	defer ses.close()
+	if err != nil {
+		return sources.Coverage{}, err
+	}
+	since, until := w.Since, w.Until
+	if since.IsZero() {
+		since = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if until.IsZero() {
+		until = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	}
+	cov := sources.Coverage{Until: ses.now}
+	if !w.Until.IsZero() && w.Until.Before(cov.Until) {
+		cov.Until = w.Until
+	}
+	out := sink.Writer()
+	defer out.Close()
+	for i := range s.queries {
+		q := &s.queries[i]
+		bq, usesSince, err := bindQuery(q.sql, since, until)
+		if err != nil {
+			return cov, fmt.Errorf("records[%d].query: %w", q.index, err)
+		}
+		if usesSince && !w.Since.IsZero() {
+			cov.Since = w.Since
+		}
+		if err := s.runQuery(ctx, ses, q, bq, out); err != nil {
+			return cov, err
+		}
+	}
+	cov.Complete = true
+	return cov, nil
+}
+
+// column says where one mapped field comes from: a column, or a JSON path
+// inside a json/jsonb (or JSON text) column.
+type column struct {
+	col  int
+	path []string
+}
+
+func (s *Source) resolve(q *query, cols []string) ([]column, []int, error) {
+	idx := map[string]int{}
+	for i, c := range cols {
+		if _, dup := idx[c]; !dup {
+			idx[c] = i
+		}
+	}
+	var out []column
+	var missing []string
+	for _, f := range q.mapper.Fields() {
+		if i, ok := idx[f]; ok {
+			out = append(out, column{col: i})
+			continue
+		}
+		if p, err := mapping.ParsePath(f); err == nil && len(p) > 1 {
+			if i, ok := idx[p[0]]; ok {
+				out = append(out, column{col: i, path: p[1:]})
+				continue
+			}
+		}
+		missing = append(missing, fmt.Sprintf("%q", f))
+	}
+	var pk []int
+	for _, c := range q.pk {
+		i, ok := idx[c]
+		if !ok {
+			return nil, nil, fmt.Errorf("records[%d] (%s): the query returns no primary key column %q (it returns %s); set primary_key: to the column(s) that identify a row", q.index, q.loc, c, strings.Join(cols, ", "))
+		}
+		pk = append(pk, i)
+	}
+	if len(missing) > 0 {
+		return nil, nil, fmt.Errorf("records[%d] (%s): the query returns no column %s (it returns %s); fix the mapping or the SELECT list (a.b reads key b of json column a)", q.index, q.loc, strings.Join(missing, ", "), strings.Join(cols, ", "))
+	}
+	return out, pk, nil
+}
+
+func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQuery, out sources.Writer) error {
+	rows, err := ses.tx.QueryxContext(ctx, bq.sql, bq.args...)
+	if err != nil {
+		return s.queryError(ctx, ses, q, err)
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return s.queryError(ctx, ses, q, err)
+	}
+	fields, pk, err := s.resolve(q, cols)
+	if err != nil {
+		return err
+	}
+	m := q.mapper.Clone()
+	raw := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	vals := make([]string, len(fields))
+	texts := make([]string, len(cols))
+	have := make([]bool, len(cols))
+	parsers := make([]fastjson.Parser, len(cols))
+	docs := make([]*fastjson.Value, len(cols))
+	parsed := make([]bool, len(cols))
+	var buf []byte
+	var rec record.Record
+	var pkb strings.Builder
+	n := int64(0)
+	for rows.Next() {
+		n++
+		if n&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("records[%d] (%s): read interrupted: %w", q.index, q.loc, err)
+			}
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return s.queryError(ctx, ses, q, err)
+		}
+		clear(have)
+		clear(parsed)
+		textOf := func(c int) string {
+			if !have[c] {
+				texts[c], buf = text(raw[c], buf)
+				have[c] = true
+			}
+			return texts[c]
+		}
+		pkb.Reset()
+		for i, c := range pk {
+			if i > 0 {
+				pkb.WriteByte('/')
+			}
+			pkb.WriteString(textOf(c))
+		}
+		rec.Prov = record.Provenance{Source: s.name, Loc: q.loc, Pos: n, Key: pkb.String(), Style: record.StyleKey}
+		var badJSON error
+		for i, f := range fields {
+			t := textOf(f.col)
+			if f.path == nil || t == "" {
+				vals[i] = t
+				continue
+			}
+			if !parsed[f.col] {
+				parsed[f.col] = true
+				v, err := parsers[f.col].Parse(t)
+				if err != nil {
+					badJSON = fmt.Errorf("column %q is not JSON: %v", cols[f.col], err)
+				}
+				docs[f.col] = v
+			}
+			vals[i] = jsonText(docs[f.col], f.path)
+		}
+		if badJSON != nil {
+			if err := out.Bad(rec.Prov, badJSON); err != nil {
+				return err
+			}
+			continue
+		}
+		keep, err := m.Map(vals, &rec)
+		if err != nil {
+			if err := out.Bad(rec.Prov, err); err != nil {
+				return err
+			}
+			continue
+		}
+		if !keep {
+			out.Filtered(1)
+			continue
+		}
+		if err := out.Record(&rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return s.queryError(ctx, ses, q, err)
+	}
+	return nil
+}
+
+// jsonText extracts a path's text: strings unquoted, other values as JSON.
+func jsonText(doc *fastjson.Value, path []string) string {
+	if doc == nil {
+		return ""
+	}
+	v := doc.Get(path...)
+	if v == nil {
+		return ""
+	}
+	switch v.Type() {
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNull:
+		return ""
+	}
+	return v.String()
+}
+
+// queryError explains why a query failed, naming the query and what to do.
+func (s *Source) queryError(ctx context.Context, ses *session, q *query, err error) error {
+	if ctx.Err() != nil {
+		return ses.sec.scrub(fmt.Errorf("records[%d] (%s): read interrupted: %w", q.index, q.loc, ctx.Err()))
+	}
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "57014" && strings.Contains(pe.Message, "statement timeout"):
+			return errorf(ses.sec, "records[%d] (%s): the query ran longer than statement_timeout (%s) and PostgreSQL cancelled it; raise statement_timeout, index the time column, or narrow the window", q.index, q.loc, s.statementTimeout)
+		case pe.Code == "42501":
+			return errorf(ses.sec, "records[%d] (%s): %s; grant the read-only role SELECT on it (see README: PostgreSQL source)", q.index, q.loc, pe.Message)
+		case pe.Code.Class() == "42":
+			return errorf(ses.sec, "records[%d] (%s): the query is not valid here: %s; fix it in the config (try it with psql)", q.index, q.loc, pe.Message)
+		}
+	}
+	return errorf(ses.sec, "records[%d] (%s): %v", q.index, q.loc, err)
+}
