@@ -229,15 +229,15 @@ func (t *trackingWriter) Record(r *record.Record) error {
 }
 
 type reader struct {
-	ctx      context.Context
-	src      string
-	rel      string
-	path     string
-	mapper   *mapping.Mapper
-	out      sources.Writer
-	rec      record.Record
-	vals     []string
-	n        int
+	ctx         context.Context
+	src         string
+	rel         string
+	path        string
+	mapper      *mapping.Mapper
+	out         sources.Writer
+	rec         record.Record
+	vals        []string
+	n           int
 	scratchBufs [][]byte
 }
 
