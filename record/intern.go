@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"sync"
 )
@@ -54,9 +55,9 @@ const keyShards = 16
 
 var keySeed = maphash.MakeSeed()
 
-// keyTable interns the values of one key type. It is an open-addressing hash
-// table of indexes into an arena: about 24 bytes per distinct value plus the
-// value itself, against some 70 for a map[string]uint32 with string headers.
+// keyTable interns the values of one key type: an open-addressing hash
+// table of 4-byte offsets into a blob where each value is stored once,
+// length-prefixed. About 13 bytes per distinct value plus the value.
 type keyTable struct {
 	shards [keyShards]keyShard
 }
@@ -64,18 +65,21 @@ type keyTable struct {
 type keyShard struct {
 	mu     sync.Mutex
 	slots  []uint32 // 0 empty, else index+1
-	refs   []strRef
+	offs   []uint32 // index -> offset in blob
 	hashes []uint32
-	arena  arena
+	blob   blob
 }
 
-func (t *keyTable) intern(s string) (shard uint16, local uint32) {
+// maxKeyLen bounds a key value; longer ones are bad input.
+const maxKeyLen = 64 << 10
+
+func (t *keyTable) intern(s string) (shard uint16, local uint32, ok bool) {
 	h := maphash.String(keySeed, s)
 	sh := &t.shards[h%keyShards]
 	sh.mu.Lock()
-	local = sh.insert(s, h>>8)
+	local, ok = sh.insert(s, h>>8)
 	sh.mu.Unlock()
-	return uint16(h % keyShards), local
+	return uint16(h % keyShards), local, ok
 }
 
 func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
@@ -85,6 +89,12 @@ func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
 	defer sh.mu.Unlock()
 	local, ok = sh.find(s, h>>8)
 	return uint16(h % keyShards), local, ok
+}
+
+func (sh *keyShard) str(idx uint32) string {
+	b := sh.blob.from(sh.offs[idx])
+	n, w := binary.Uvarint(b)
+	return bstring(b[w : w+int(n)])
 }
 
 func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
@@ -98,29 +108,37 @@ func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
 			return 0, false
 		}
 		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.arena.str(sh.refs[idx]) == s {
+		if sh.hashes[idx] == uint32(h) && sh.str(idx) == s {
 			return idx, true
 		}
 	}
 }
 
-func (sh *keyShard) insert(s string, h uint64) uint32 {
-	if len(sh.refs)*4 >= len(sh.slots)*3 {
+func (sh *keyShard) insert(s string, h uint64) (uint32, bool) {
+	if len(sh.offs)*4 >= len(sh.slots)*3 {
 		sh.grow()
 	}
 	mask := uint64(len(sh.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
-			idx := uint32(len(sh.refs))
-			sh.refs = append(sh.refs, sh.arena.add(s))
+			var lenBuf [binary.MaxVarintLen64]byte
+			w := binary.PutUvarint(lenBuf[:], uint64(len(s)))
+			dst, off, ok := sh.blob.reserve(w + len(s))
+			if !ok {
+				return 0, false
+			}
+			copy(dst, lenBuf[:w])
+			copy(dst[w:], s)
+			idx := uint32(len(sh.offs))
+			sh.offs = append(sh.offs, off)
 			sh.hashes = append(sh.hashes, uint32(h))
 			sh.slots[i] = idx + 1
-			return idx
+			return idx, true
 		}
 		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.arena.str(sh.refs[idx]) == s {
-			return idx
+		if sh.hashes[idx] == uint32(h) && sh.str(idx) == s {
+			return idx, true
 		}
 	}
 }
@@ -132,9 +150,9 @@ func (sh *keyShard) grow() {
 	}
 	slots := make([]uint32, n)
 	mask := uint64(n - 1)
-	for idx := range sh.refs {
+	for idx := range sh.offs {
 		// Rehash from the stored value: the table keeps only 32 bits of hash.
-		h := maphash.String(keySeed, sh.arena.str(sh.refs[idx])) >> 8
+		h := maphash.String(keySeed, sh.str(uint32(idx))) >> 8
 		i := h & mask
 		for slots[i] != 0 {
 			i = (i + 1) & mask
@@ -145,15 +163,14 @@ func (sh *keyShard) grow() {
 }
 
 func (t *keyTable) value(shard uint16, local uint32) string {
-	sh := &t.shards[shard]
-	return sh.arena.str(sh.refs[local])
+	return t.shards[shard].str(local)
 }
 
-func (t *keyTable) memory() int {
-	n := 0
+func (t *keyTable) memory() (table, strings int) {
 	for i := range t.shards {
 		sh := &t.shards[i]
-		n += 4*cap(sh.slots) + 12*cap(sh.refs) + 4*cap(sh.hashes) + sh.arena.size()
+		table += 4*cap(sh.slots) + 4*cap(sh.offs) + 4*cap(sh.hashes)
+		strings += sh.blob.size()
 	}
-	return n
+	return table, strings
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"sync"
@@ -14,35 +15,38 @@ type ID int32
 // 0..NumKeys()-1.
 type KeyID int32
 
-type keyRef struct {
-	typ   uint16
-	shard uint16
-	local uint32
-}
+// A record is kept as its time (8 bytes, for sorting without decoding),
+// a 4-byte offset, and a varint-encoded body in a blob:
+//
+//	kind status currency loc   uvarint symbols
+//	flags                      byte: 1 amount, 2 primary key, style<<2
+//	pos                        zigzag varint
+//	amount                     zigzag varint, if flagged
+//	pk                         value, if flagged
+//	nkeys, keys...             uvarint; each key uvarint(local<<10 | type<<4 | shard)
+//	nattrs, attrs...           uvarint; each attr: name uvarint, value
+//	value                      uvarint(len<<1) + bytes, or uvarint(index<<1|1) into the segment's large values
+//
+// About 30 bytes per record plus its attribute values, and no pointers, so
+// the garbage collector never scans it.
 
-type attrRef struct {
-	name Sym
-	val  strRef
-}
+const (
+	flagAmount = 1
+	flagPK     = 2
+)
 
-const flagAmount = 1
+// inlineMax is the longest value stored in the blob; longer ones (a stack
+// trace in a dead letter's headers) go to the segment's large values.
+const inlineMax = 2 << 10
 
-// rec is the compact form of a Record: no pointers, 64 bytes.
-type rec struct {
-	time     int64 // unix nanoseconds, UTC
-	amount   int64
-	pos      int64
-	kind     Sym
-	status   Sym
-	currency Sym
-	loc      Sym
-	pk       strRef
-	keyOff   uint32
-	attrOff  uint32
-	nKeys    uint8
-	nAttrs   uint8
-	style    Style
-	flags    uint8
+// segment holds the records of one writer (a writer starts a new segment
+// when its blob is full).
+type segment struct {
+	source Sym
+	times  chunked[int64]
+	offs   chunked[uint32]
+	blob   blob
+	large  [][]byte
 }
 
 // Store holds every record of a run. Writers add records concurrently; after
@@ -52,12 +56,12 @@ type Store struct {
 	keyTypes []string
 	keys     []keyTable
 
-	mu      sync.Mutex
-	writers []*Writer
-	sealed  bool
+	mu     sync.Mutex
+	segs   []*segment
+	sealed bool
 
 	// set by Seal
-	segBase []int     // first ID of each writer's records
+	segBase []int     // first ID of each segment's records; one more entry at the end
 	keyBase [][]KeyID // [type][shard] first KeyID
 	keyOwn  []keyOwner
 	nKeys   int
@@ -70,8 +74,14 @@ type keyOwner struct {
 	base  KeyID
 }
 
+// maxKeyTypes is how many key types the encoding can tell apart.
+const maxKeyTypes = 64
+
 // NewStore returns a store for records whose keys are of the given types.
 func NewStore(keyTypes []string) *Store {
+	if len(keyTypes) > maxKeyTypes {
+		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), maxKeyTypes))
+	}
 	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...)}
 	s.keys = make([]keyTable, len(keyTypes))
 	return s
@@ -90,29 +100,32 @@ func (s *Store) KeyTypeIndex(typ string) int {
 	return -1
 }
 
-// Writer returns a new writer for records of one source. Each goroutine
-// uses its own writer.
-func (s *Store) Writer(source string) *Writer {
+func (s *Store) newSegment(source Sym) *segment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sealed {
-		panic("record: Writer on a sealed store")
+		panic("record: write to a sealed store")
 	}
+	seg := &segment{source: source}
+	s.segs = append(s.segs, seg)
+	return seg
+}
+
+// Writer returns a new writer for records of one source. Each goroutine
+// uses its own writer.
+func (s *Store) Writer(source string) *Writer {
 	src, _ := s.syms.intern(source)
-	w := &Writer{s: s, source: src, cache: map[string]Sym{}}
-	s.writers = append(s.writers, w)
-	return w
+	return &Writer{s: s, source: src, seg: s.newSegment(src), cache: map[string]Sym{}}
 }
 
 // Writer appends records to a Store. It is not safe for concurrent use.
 type Writer struct {
 	s      *Store
 	source Sym
+	seg    *segment
 	cache  map[string]Sym
-	recs   []rec
-	keys   []keyRef
-	attrs  []attrRef
-	arena  arena
+	buf    []byte
+	n      int
 }
 
 func (w *Writer) sym(str string) Sym {
@@ -124,30 +137,52 @@ func (w *Writer) sym(str string) Sym {
 	return id
 }
 
-// Add copies r into the store. Keys of a type the store does not know and
-// keys with empty values are an error; the caller validated the mapping.
+func (w *Writer) value(v string) {
+	if len(v) > inlineMax {
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.seg.large))<<1|1)
+		w.seg.large = append(w.seg.large, []byte(v))
+		return
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(v))<<1)
+	w.buf = append(w.buf, v...)
+}
+
+// Add copies r into the store. An undeclared key type, a key given twice
+// or a key value longer than 64 KiB is an error; empty key values are not
+// keys.
 func (w *Writer) Add(r *Record) error {
 	if len(r.Keys) > 255 || len(r.Attrs) > 255 {
 		return fmt.Errorf("record has %d keys and %d attributes; at most 255 of each", len(r.Keys), len(r.Attrs))
 	}
-	c := rec{
-		time:     r.Time.UnixNano(),
-		amount:   r.Amount,
-		pos:      r.Prov.Pos,
-		kind:     w.sym(r.Kind),
-		status:   w.sym(r.Status),
-		currency: w.sym(r.Currency),
-		loc:      w.sym(r.Prov.Loc),
-		style:    r.Prov.Style,
-		keyOff:   uint32(len(w.keys)),
-		attrOff:  uint32(len(w.attrs)),
-	}
+	b := w.buf[:0]
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Status)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Currency)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Prov.Loc)))
+	flags := byte(r.Prov.Style) << 2
 	if r.HasAmount {
-		c.flags |= flagAmount
+		flags |= flagAmount
 	}
 	if r.Prov.Key != "" {
-		c.pk = w.arena.add(r.Prov.Key)
+		flags |= flagPK
 	}
+	b = append(b, flags)
+	b = binary.AppendVarint(b, r.Prov.Pos)
+	if r.HasAmount {
+		b = binary.AppendVarint(b, r.Amount)
+	}
+	w.buf = b
+	if r.Prov.Key != "" {
+		w.value(r.Prov.Key)
+	}
+	nk := 0
+	for _, k := range r.Keys {
+		if k.Value != "" {
+			nk++
+		}
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(nk))
+	var seen uint64 // key types given, as bits
 	for _, k := range r.Keys {
 		if k.Value == "" {
 			continue
@@ -156,35 +191,41 @@ func (w *Writer) Add(r *Record) error {
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
 		}
-		if hasKeyType(w.keys[c.keyOff:], uint16(t)) {
+		if seen&(1<<t) != 0 {
 			return fmt.Errorf("key type %q given twice", k.Name)
 		}
-		shard, local := w.s.keys[t].intern(k.Value)
-		w.keys = append(w.keys, keyRef{typ: uint16(t), shard: shard, local: local})
-		c.nKeys++
+		seen |= 1 << t
+		if len(k.Value) > maxKeyLen {
+			return fmt.Errorf("key %s is %d bytes long; at most %d", k.Name, len(k.Value), maxKeyLen)
+		}
+		shard, local, ok := w.s.keys[t].intern(k.Value)
+		if !ok {
+			return fmt.Errorf("key type %q holds more distinct values than one store can (4 GiB of them)", k.Name)
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(local)<<10|uint64(t)<<4|uint64(shard))
 	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
 	for _, a := range r.Attrs {
-		w.attrs = append(w.attrs, attrRef{name: w.sym(a.Name), val: w.arena.add(a.Value)})
-		c.nAttrs++
+		w.buf = binary.AppendUvarint(w.buf, uint64(w.sym(a.Name)))
+		w.value(a.Value)
 	}
-	w.recs = append(w.recs, c)
+	dst, off, ok := w.seg.blob.reserve(len(w.buf))
+	if !ok {
+		w.seg = w.s.newSegment(w.source)
+		dst, off, _ = w.seg.blob.reserve(len(w.buf))
+	}
+	copy(dst, w.buf)
+	w.seg.times.append(r.Time.UnixNano())
+	w.seg.offs.append(off)
+	w.n++
 	return nil
 }
 
-func hasKeyType(keys []keyRef, t uint16) bool {
-	for _, k := range keys {
-		if k.typ == t {
-			return true
-		}
-	}
-	return false
-}
-
 // Len returns the number of records this writer added.
-func (w *Writer) Len() int { return len(w.recs) }
+func (w *Writer) Len() int { return w.n }
 
 // Seal ends writing and numbers records and keys densely. Records are
-// numbered writer by writer, in the order writers were created.
+// numbered segment by segment, in the order segments were created.
 func (s *Store) Seal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,9 +234,9 @@ func (s *Store) Seal() {
 	}
 	s.sealed = true
 	s.names = s.syms.snapshot()
-	s.segBase = make([]int, len(s.writers)+1)
-	for i, w := range s.writers {
-		s.segBase[i+1] = s.segBase[i] + len(w.recs)
+	s.segBase = make([]int, len(s.segs)+1)
+	for i, seg := range s.segs {
+		s.segBase[i+1] = s.segBase[i] + seg.times.len()
 	}
 	s.keyBase = make([][]KeyID, len(s.keys))
 	next := KeyID(0)
@@ -204,7 +245,7 @@ func (s *Store) Seal() {
 		for sh := range s.keys[t].shards {
 			s.keyBase[t][sh] = next
 			s.keyOwn = append(s.keyOwn, keyOwner{typ: uint16(t), shard: uint16(sh), base: next})
-			next += KeyID(len(s.keys[t].shards[sh].refs))
+			next += KeyID(len(s.keys[t].shards[sh].offs))
 		}
 	}
 	s.nKeys = int(next)
@@ -216,41 +257,92 @@ func (s *Store) Len() int { return s.segBase[len(s.segBase)-1] }
 // NumKeys returns the number of distinct (key type, value) pairs.
 func (s *Store) NumKeys() int { return s.nKeys }
 
-func (s *Store) at(id ID) (*Writer, *rec) {
-	i := sort.Search(len(s.writers), func(i int) bool { return s.segBase[i+1] > int(id) })
-	w := s.writers[i]
-	return w, &w.recs[int(id)-s.segBase[i]]
+func (s *Store) at(id ID) (*segment, int) {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segBase[i+1] > int(id) })
+	return s.segs[i], int(id) - s.segBase[i]
+}
+
+// body is a decoder over one record's encoding.
+type body struct {
+	seg *segment
+	b   []byte
+	i   int
+}
+
+func (s *Store) body(id ID) body {
+	seg, i := s.at(id)
+	return body{seg: seg, b: seg.blob.from(seg.offs.at(i))}
+}
+
+func (d *body) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *body) varint() int64 {
+	v, n := binary.Varint(d.b[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *body) value() string {
+	v := d.uvarint()
+	if v&1 == 1 {
+		return bstring(d.seg.large[v>>1])
+	}
+	n := int(v >> 1)
+	s := bstring(d.b[d.i : d.i+n])
+	d.i += n
+	return s
+}
+
+// head decodes the fixed part and leaves d at the keys.
+func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount int64, pk string) {
+	kind, status, currency, loc = Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint())
+	flags = d.b[d.i]
+	d.i++
+	pos = d.varint()
+	if flags&flagAmount != 0 {
+		amount = d.varint()
+	}
+	if flags&flagPK != 0 {
+		pk = d.value()
+	}
+	return
+}
+
+func (s *Store) keyID(k uint64) (typ int, id KeyID) {
+	t, sh := int(k>>4&(maxKeyTypes-1)), int(k&(keyShards-1))
+	return t, s.keyBase[t][sh] + KeyID(k>>10)
 }
 
 // Time returns when the record happened.
-func (s *Store) Time(id ID) time.Time {
-	_, r := s.at(id)
-	return time.Unix(0, r.time).UTC()
-}
+func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
 
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {
-	_, r := s.at(id)
-	return r.time
+	seg, i := s.at(id)
+	return seg.times.at(i)
 }
 
 // Kind returns the record's kind.
 func (s *Store) Kind(id ID) string {
-	_, r := s.at(id)
-	return s.names[r.kind]
+	d := s.body(id)
+	return s.names[d.uvarint()]
 }
 
 // Source returns the name of the source the record came from.
 func (s *Store) Source(id ID) string {
-	w, _ := s.at(id)
-	return s.names[w.source]
+	seg, _ := s.at(id)
+	return s.names[seg.source]
 }
 
 // Sig returns the interned source, kind and status of a record: the
 // fields most matchers look at.
 func (s *Store) Sig(id ID) (source, kind, status Sym) {
-	w, r := s.at(id)
-	return w.source, r.kind, r.status
+	d := s.body(id)
+	return d.seg.source, Sym(d.uvarint()), Sym(d.uvarint())
 }
 
 // SymName returns the string of an interned symbol.
@@ -261,32 +353,36 @@ func (s *Store) Sym(str string) (Sym, bool) { return s.syms.lookup(str) }
 
 // Keys calls fn for each key of the record with its type index and KeyID.
 func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		fn(int(k.typ), s.keyBase[k.typ][k.shard]+KeyID(k.local))
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		fn(s.keyID(d.uvarint()))
 	}
-}
-
-// KeyOf returns the value of the record's key of type typ (an index).
-func (s *Store) KeyOf(id ID, typ int) (string, bool) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		if int(k.typ) == typ {
-			return s.keys[k.typ].value(k.shard, k.local), true
-		}
-	}
-	return "", false
 }
 
 // KeyID returns the KeyID of the record's key of type typ (an index).
 func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		if int(k.typ) == typ {
-			return s.keyBase[k.typ][k.shard] + KeyID(k.local), true
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		if t, k := s.keyID(d.uvarint()); t == typ {
+			return k, true
 		}
 	}
 	return 0, false
+}
+
+// KeyOf returns the value of the record's key of type typ (an index).
+func (s *Store) KeyOf(id ID, typ int) (string, bool) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		k := d.uvarint()
+		if t := int(k >> 4 & (maxKeyTypes - 1)); t == typ {
+			return s.keys[t].value(uint16(k&(keyShards-1)), uint32(k>>10)), true
+		}
+	}
+	return "", false
 }
 
 // LookupKey finds the KeyID of a key value of the given type.
@@ -308,27 +404,22 @@ func (s *Store) Key(k KeyID) (typ int, value string) {
 // Get fills r with the record's fields. Strings in r stay valid as long as
 // the store lives and must not be modified.
 func (s *Store) Get(id ID, r *Record) {
-	w, c := s.at(id)
+	d := s.body(id)
+	kind, status, currency, loc, flags, pos, amount, pk := d.head()
 	r.Reset()
-	r.Kind = s.names[c.kind]
-	r.Status = s.names[c.status]
-	r.Time = time.Unix(0, c.time).UTC()
-	r.Amount = c.amount
-	r.HasAmount = c.flags&flagAmount != 0
-	r.Currency = s.names[c.currency]
-	for _, k := range w.keys[c.keyOff : c.keyOff+uint32(c.nKeys)] {
-		r.Keys = append(r.Keys, KV{Name: s.keyTypes[k.typ], Value: s.keys[k.typ].value(k.shard, k.local)})
+	r.Kind, r.Status, r.Currency = s.names[kind], s.names[status], s.names[currency]
+	r.Time = s.Time(id)
+	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
+	for n := d.uvarint(); n > 0; n-- {
+		k := d.uvarint()
+		t := int(k >> 4 & (maxKeyTypes - 1))
+		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: s.keys[t].value(uint16(k&(keyShards-1)), uint32(k>>10))})
 	}
-	for _, a := range w.attrs[c.attrOff : c.attrOff+uint32(c.nAttrs)] {
-		r.Attrs = append(r.Attrs, KV{Name: s.names[a.name], Value: w.arena.str(a.val)})
+	for n := d.uvarint(); n > 0; n-- {
+		name := s.names[d.uvarint()]
+		r.Attrs = append(r.Attrs, KV{Name: name, Value: d.value()})
 	}
-	r.Prov = Provenance{
-		Source: s.names[w.source],
-		Loc:    s.names[c.loc],
-		Pos:    c.pos,
-		Key:    w.arena.str(c.pk),
-		Style:  c.style,
-	}
+	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2)}
 }
 
 // Record returns a copy of the record's fields.
@@ -338,43 +429,61 @@ func (s *Store) Record(id ID) Record {
 	return r
 }
 
-// Memory estimates the bytes the store holds, for benchmarks and progress.
-func (s *Store) Memory() int {
-	n := 0
-	for _, w := range s.writers {
-		n += 64*cap(w.recs) + 8*cap(w.keys) + 16*cap(w.attrs) + w.arena.size()
-	}
-	for i := range s.keys {
-		n += s.keys[i].memory()
-	}
-	return n
-}
-
 // Less orders records by time, then by where they came from (source,
-// location, position, kind), so the order never depends on the order in
-// which concurrent readers happened to add them.
+// location, position, primary key, kind), so the order never depends on
+// the order in which concurrent readers happened to add them.
 func (s *Store) Less(a, b ID) bool {
-	wa, ra := s.at(a)
-	wb, rb := s.at(b)
-	if ra.time != rb.time {
-		return ra.time < rb.time
+	ta, tb := s.UnixNano(a), s.UnixNano(b)
+	if ta != tb {
+		return ta < tb
 	}
-	if wa.source != wb.source {
-		return s.names[wa.source] < s.names[wb.source]
+	da, db := s.body(a), s.body(b)
+	if da.seg.source != db.seg.source {
+		return s.names[da.seg.source] < s.names[db.seg.source]
 	}
-	if ra.loc != rb.loc {
-		return s.names[ra.loc] < s.names[rb.loc]
+	ka, _, _, la, _, pa, _, pka := da.head()
+	kb, _, _, lb, _, pb, _, pkb := db.head()
+	if la != lb {
+		return s.names[la] < s.names[lb]
 	}
-	if ra.pos != rb.pos {
-		return ra.pos < rb.pos
+	if pa != pb {
+		return pa < pb
 	}
-	if ra.pk != rb.pk {
-		if ka, kb := wa.arena.str(ra.pk), wb.arena.str(rb.pk); ka != kb {
-			return ka < kb
-		}
+	if pka != pkb {
+		return pka < pkb
 	}
-	if ra.kind != rb.kind {
-		return s.names[ra.kind] < s.names[rb.kind]
+	if ka != kb {
+		return s.names[ka] < s.names[kb]
 	}
 	return a < b
+}
+
+// Stats says how many bytes the store holds, by part.
+type Stats struct {
+	Records    int // times, offsets and encoded bodies
+	KeyTable   int // the hash tables of key values
+	KeyStrings int // the key values themselves
+}
+
+// Total is the sum of the parts.
+func (st Stats) Total() int { return st.Records + st.KeyTable + st.KeyStrings }
+
+// Memory reports the store's size.
+func (s *Store) Memory() Stats {
+	var st Stats
+	s.mu.Lock()
+	segs := append([]*segment(nil), s.segs...)
+	s.mu.Unlock()
+	for _, seg := range segs {
+		st.Records += seg.times.bytes() + seg.offs.bytes() + seg.blob.size()
+		for _, l := range seg.large {
+			st.Records += len(l)
+		}
+	}
+	for i := range s.keys {
+		t, str := s.keys[i].memory()
+		st.KeyTable += t
+		st.KeyStrings += str
+	}
+	return st
 }
