@@ -45,16 +45,17 @@ func (r *Result) newInferer() *inferer {
 	return x
 }
 
-func (x *inferer) instance(c *comp) (*saga.Instance, error) {
+func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	r := x.r
+	c := &r.comps[ci]
 	st := r.Store
 	m := r.Model
 	ms := r.members[c.off : c.off+c.n]
 	asOf := r.In.AsOf
 	in := &saga.Instance{
 		Process: m.Name,
-		Root:    c.name,
-		Roots:   c.roots,
+		Root:    r.name(c),
+		Roots:   r.roots(ci),
 		Start:   st.Time(ms[0]),
 		Last:    st.Time(ms[len(ms)-1]),
 		Records: ms,
@@ -184,7 +185,7 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 			in.NeedsAttention = true
 		}
 	}
-	if len(c.roots) > 1 {
+	if len(in.Roots) > 1 {
 		in.NeedsAttention = true
 	}
 	in.Outcome, in.Note = outcome(in, steps, aborted, r.In.Grace)

@@ -24,7 +24,9 @@ type Result struct {
 	opts    Options
 	members []record.ID
 	comps   []comp
-	compOf  []int32
+	// multiRoot holds the root values of the few components that link
+	// several (by component index).
+	multiRoot map[int][]string
 	cov     *coverage
 }
 
@@ -32,7 +34,7 @@ type Result struct {
 func (r *Result) Len() int { return len(r.comps) }
 
 func (r *Result) evaluate(x *inferer, i int) (*saga.Instance, error) {
-	in, err := x.instance(&r.comps[i])
+	in, err := x.instance(i)
 	if err != nil {
 		return nil, err
 	}
@@ -147,21 +149,20 @@ func (r *Result) Find(key string) ([]*saga.Instance, error) {
 		return nil, nil
 	}
 	var comps []int
-	for id := 0; id < st.Len(); id++ {
-		hit := false
-		st.Keys(record.ID(id), func(_ int, k record.KeyID) {
-			if slices.Contains(want, k) {
-				hit = true
-			}
-		})
-		if hit {
-			c := int(r.compOf[id])
-			if !slices.Contains(comps, c) {
+	for c := range r.comps {
+		for _, id := range r.members[r.comps[c].off : r.comps[c].off+r.comps[c].n] {
+			hit := false
+			st.Keys(id, func(_ int, k record.KeyID) {
+				if slices.Contains(want, k) {
+					hit = true
+				}
+			})
+			if hit {
 				comps = append(comps, c)
+				break
 			}
 		}
 	}
-	slices.Sort(comps)
 	x := r.newInferer()
 	var out []*saga.Instance
 	for _, c := range comps {

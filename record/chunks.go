@@ -31,6 +31,18 @@ func (c *chunked[T]) append(v T) {
 
 func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkBits][i&(chunkLen-1)] }
 
+// trim gives back the unused tail of the last chunk.
+func (c *chunked[T]) trim() {
+	if len(c.chunks) == 0 {
+		return
+	}
+	last := len(c.chunks) - 1
+	used := c.n - last*chunkLen
+	if used < cap(c.chunks[last]) {
+		c.chunks[last] = append([]T(nil), c.chunks[last][:used]...)
+	}
+}
+
 func (c *chunked[T]) len() int { return c.n }
 
 func (c *chunked[T]) bytes() int {
@@ -85,6 +97,13 @@ func (b *blob) reserve(n int) ([]byte, uint32, bool) {
 // from returns the bytes from offset to the end of its chunk.
 func (b *blob) from(off uint32) []byte {
 	return b.chunks[off>>20][off&(blobChunk-1):]
+}
+
+// trim gives back the unused tail of the last chunk.
+func (b *blob) trim() {
+	if last := len(b.chunks) - 1; last >= 0 && len(b.chunks[last]) < cap(b.chunks[last]) {
+		b.chunks[last] = append([]byte(nil), b.chunks[last]...)
+	}
 }
 
 func (b *blob) size() int {

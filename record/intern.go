@@ -56,19 +56,33 @@ const keyShards = 16
 var keySeed = maphash.MakeSeed()
 
 // keyTable interns the values of one key type: an open-addressing hash
-// table of 4-byte offsets into a blob where each value is stored once,
-// length-prefixed. About 13 bytes per distinct value plus the value.
+// table of slots pointing at 4-byte offsets into a blob where each value is
+// stored once, length-prefixed. About 10 bytes per distinct value plus the
+// value.
 type keyTable struct {
 	shards [keyShards]keyShard
 }
 
+// A slot holds index+1 in its low 24 bits and 8 bits of the value's hash
+// in its high ones, so a probe rarely has to read a value to reject it.
+const (
+	slotIndexBits = 24
+	slotIndexMask = 1<<slotIndexBits - 1
+	// maxShardKeys is how many values one shard holds: 16 shards make a
+	// key type hold 268 million distinct values.
+	maxShardKeys = slotIndexMask - 1
+)
+
 type keyShard struct {
-	mu     sync.Mutex
-	slots  []uint32 // 0 empty, else index+1
-	offs   []uint32 // index -> offset in blob
-	hashes []uint32
-	blob   blob
+	mu    sync.Mutex
+	slots []uint32
+	offs  chunked[uint32] // index -> offset in blob
+	blob  blob
 }
+
+// slotTag takes 8 high bits of the (already shifted) hash; the slot
+// position comes from its low bits.
+func slotTag(h uint64) uint32 { return uint32(h>>48&0xff) << slotIndexBits }
 
 // maxKeyLen bounds a key value; longer ones are bad input.
 const maxKeyLen = 64 << 10
@@ -92,7 +106,7 @@ func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
 }
 
 func (sh *keyShard) str(idx uint32) string {
-	b := sh.blob.from(sh.offs[idx])
+	b := sh.blob.from(sh.offs.at(int(idx)))
 	n, w := binary.Uvarint(b)
 	return bstring(b[w : w+int(n)])
 }
@@ -102,26 +116,31 @@ func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
 		return 0, false
 	}
 	mask := uint64(len(sh.slots) - 1)
+	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
 			return 0, false
 		}
-		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.str(idx) == s {
+		idx := slot&slotIndexMask - 1
+		if slot&^slotIndexMask == tag && sh.str(idx) == s {
 			return idx, true
 		}
 	}
 }
 
 func (sh *keyShard) insert(s string, h uint64) (uint32, bool) {
-	if len(sh.offs)*4 >= len(sh.slots)*3 {
+	if sh.offs.len()*4 >= len(sh.slots)*3 {
 		sh.grow()
 	}
 	mask := uint64(len(sh.slots) - 1)
+	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
+			if sh.offs.len() >= maxShardKeys {
+				return 0, false
+			}
 			var lenBuf [binary.MaxVarintLen64]byte
 			w := binary.PutUvarint(lenBuf[:], uint64(len(s)))
 			dst, off, ok := sh.blob.reserve(w + len(s))
@@ -130,14 +149,13 @@ func (sh *keyShard) insert(s string, h uint64) (uint32, bool) {
 			}
 			copy(dst, lenBuf[:w])
 			copy(dst[w:], s)
-			idx := uint32(len(sh.offs))
-			sh.offs = append(sh.offs, off)
-			sh.hashes = append(sh.hashes, uint32(h))
-			sh.slots[i] = idx + 1
+			idx := uint32(sh.offs.len())
+			sh.offs.append(off)
+			sh.slots[i] = tag | (idx + 1)
 			return idx, true
 		}
-		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.str(idx) == s {
+		idx := slot&slotIndexMask - 1
+		if slot&^slotIndexMask == tag && sh.str(idx) == s {
 			return idx, true
 		}
 	}
@@ -150,14 +168,14 @@ func (sh *keyShard) grow() {
 	}
 	slots := make([]uint32, n)
 	mask := uint64(n - 1)
-	for idx := range sh.offs {
-		// Rehash from the stored value: the table keeps only 32 bits of hash.
+	for idx := range sh.offs.len() {
+		// Rehash from the stored value: a slot keeps only 8 bits of hash.
 		h := maphash.String(keySeed, sh.str(uint32(idx))) >> 8
 		i := h & mask
 		for slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		slots[i] = uint32(idx) + 1
+		slots[i] = slotTag(h) | (uint32(idx) + 1)
 	}
 	sh.slots = slots
 }
@@ -169,7 +187,7 @@ func (t *keyTable) value(shard uint16, local uint32) string {
 func (t *keyTable) memory() (table, strings int) {
 	for i := range t.shards {
 		sh := &t.shards[i]
-		table += 4*cap(sh.slots) + 4*cap(sh.offs) + 4*cap(sh.hashes)
+		table += 4*cap(sh.slots) + sh.offs.bytes()
 		strings += sh.blob.size()
 	}
 	return table, strings

@@ -245,10 +245,18 @@ func (s *Store) Seal() {
 		for sh := range s.keys[t].shards {
 			s.keyBase[t][sh] = next
 			s.keyOwn = append(s.keyOwn, keyOwner{typ: uint16(t), shard: uint16(sh), base: next})
-			next += KeyID(len(s.keys[t].shards[sh].offs))
+			shard := &s.keys[t].shards[sh]
+			next += KeyID(shard.offs.len())
+			shard.offs.trim()
+			shard.blob.trim()
 		}
 	}
 	s.nKeys = int(next)
+	for _, seg := range s.segs {
+		seg.times.trim()
+		seg.offs.trim()
+		seg.blob.trim()
+	}
 }
 
 // Len returns the number of records. The store must be sealed.
