@@ -228,8 +228,7 @@ func orphanName(st *record.Store, ms []record.ID) string {
 	types := st.KeyTypes()
 	best := ""
 	for _, id := range ms {
-		st.Keys(id, func(typ int, k record.KeyID) {
-			_, v := st.Key(k)
+		st.KeyValues(id, func(typ int, v string) {
 			name := types[typ] + ":" + v
 			if best == "" || name < best {
 				best = name

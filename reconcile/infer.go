@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"fmt"
+	"unsafe"
 	"slices"
 	"time"
 
@@ -35,7 +36,7 @@ type inferer struct {
 
 type deliveryKey struct {
 	src, kind record.Sym
-	key       record.KeyID
+	key       string // the value's encoding, a view into the store
 }
 
 func (r *Result) newInferer() *inferer {
@@ -83,17 +84,14 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		src, kind, _ := st.Sig(id)
 		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind}
 		if m.DeliveryType >= 0 {
-			st.Keys(id, func(typ int, k record.KeyID) {
-				if typ != m.DeliveryType {
-					return
-				}
-				dk := deliveryKey{src: src, kind: kind, key: k}
+			if raw, ok := st.KeyRaw(id, m.DeliveryType); ok {
+				dk := deliveryKey{src: src, kind: kind, key: unsafe.String(unsafe.SliceData(raw), len(raw))}
 				if _, ok := x.seen[dk]; ok {
 					e.dup = true
 				} else {
 					x.seen[dk] = id
 				}
-			})
+			}
 		}
 		for _, mt := range x.matches {
 			e.role = mt.Role

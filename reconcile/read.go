@@ -52,7 +52,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		log = slog.Default()
 	}
 	start := time.Now()
-	store := record.NewStore(in.KeyTypes)
+	store := record.NewStore(in.KeyTypes, in.Links)
 	res := &Result{In: in, Store: store, Model: in.Model, opts: opts, Complete: true}
 	sinks := make([]*sink, len(in.Sources))
 	res.Sources = make([]SourceReport, len(in.Sources))

@@ -132,30 +132,19 @@ func (r *Result) Find(key string) ([]*saga.Instance, error) {
 		r.cov = newCoverage(r.Sources)
 	}
 	st := r.Store
-	var want []record.KeyID
 	types := st.KeyTypes()
-	for t, name := range types {
-		v := key
-		if p, rest, ok := strings.Cut(key, ":"); ok && p == name {
-			v = rest
-		} else if ok && slices.Contains(types, p) {
-			continue
+	want := func(typ int, v string) bool {
+		if p, rest, ok := strings.Cut(key, ":"); ok && slices.Contains(types, p) {
+			return types[typ] == p && v == rest
 		}
-		if k, ok := st.LookupKey(t, v); ok {
-			want = append(want, k)
-		}
-	}
-	if len(want) == 0 {
-		return nil, nil
+		return v == key
 	}
 	var comps []int
 	for c := range r.comps {
 		for _, id := range r.members[r.comps[c].off : r.comps[c].off+r.comps[c].n] {
 			hit := false
-			st.Keys(id, func(_ int, k record.KeyID) {
-				if slices.Contains(want, k) {
-					hit = true
-				}
+			st.KeyValues(id, func(typ int, v string) {
+				hit = hit || want(typ, v)
 			})
 			if hit {
 				comps = append(comps, c)

@@ -1,7 +1,7 @@
 package record
 
 import (
-	"encoding/binary"
+	"bytes"
 	"hash/maphash"
 	"sync"
 )
@@ -57,8 +57,8 @@ var keySeed = maphash.MakeSeed()
 
 // keyTable interns the values of one key type: an open-addressing hash
 // table of slots pointing at 4-byte offsets into a blob where each value is
-// stored once, length-prefixed. About 10 bytes per distinct value plus the
-// value.
+// stored once, encoded (see value.go). About 10 bytes per distinct value
+// plus the value. Lookups hash and compare encodings.
 type keyTable struct {
 	shards [keyShards]keyShard
 }
@@ -87,31 +87,33 @@ func slotTag(h uint64) uint32 { return uint32(h>>48&0xff) << slotIndexBits }
 // maxKeyLen bounds a key value; longer ones are bad input.
 const maxKeyLen = 64 << 10
 
-func (t *keyTable) intern(s string) (shard uint16, local uint32, ok bool) {
-	h := maphash.String(keySeed, s)
+// intern interns an encoded value.
+func (t *keyTable) intern(enc []byte) (shard uint16, local uint32, ok bool) {
+	h := maphash.Bytes(keySeed, enc)
 	sh := &t.shards[h%keyShards]
 	sh.mu.Lock()
-	local, ok = sh.insert(s, h>>8)
+	local, ok = sh.insert(enc, h>>8)
 	sh.mu.Unlock()
 	return uint16(h % keyShards), local, ok
 }
 
 func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
-	h := maphash.String(keySeed, s)
+	enc := appendValue(nil, s)
+	h := maphash.Bytes(keySeed, enc)
 	sh := &t.shards[h%keyShards]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	local, ok = sh.find(s, h>>8)
+	local, ok = sh.find(enc, h>>8)
 	return uint16(h % keyShards), local, ok
 }
 
-func (sh *keyShard) str(idx uint32) string {
+// enc returns the encoding of value idx.
+func (sh *keyShard) enc(idx uint32) []byte {
 	b := sh.blob.from(sh.offs.at(int(idx)))
-	n, w := binary.Uvarint(b)
-	return bstring(b[w : w+int(n)])
+	return b[:encodedLen(b)]
 }
 
-func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
+func (sh *keyShard) find(enc []byte, h uint64) (uint32, bool) {
 	if len(sh.slots) == 0 {
 		return 0, false
 	}
@@ -123,13 +125,13 @@ func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
 			return 0, false
 		}
 		idx := slot&slotIndexMask - 1
-		if slot&^slotIndexMask == tag && sh.str(idx) == s {
+		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
 			return idx, true
 		}
 	}
 }
 
-func (sh *keyShard) insert(s string, h uint64) (uint32, bool) {
+func (sh *keyShard) insert(enc []byte, h uint64) (uint32, bool) {
 	if sh.offs.len()*4 >= len(sh.slots)*3 {
 		sh.grow()
 	}
@@ -141,21 +143,18 @@ func (sh *keyShard) insert(s string, h uint64) (uint32, bool) {
 			if sh.offs.len() >= maxShardKeys {
 				return 0, false
 			}
-			var lenBuf [binary.MaxVarintLen64]byte
-			w := binary.PutUvarint(lenBuf[:], uint64(len(s)))
-			dst, off, ok := sh.blob.reserve(w + len(s))
+			dst, off, ok := sh.blob.reserve(len(enc))
 			if !ok {
 				return 0, false
 			}
-			copy(dst, lenBuf[:w])
-			copy(dst[w:], s)
+			copy(dst, enc)
 			idx := uint32(sh.offs.len())
 			sh.offs.append(off)
 			sh.slots[i] = tag | (idx + 1)
 			return idx, true
 		}
 		idx := slot&slotIndexMask - 1
-		if slot&^slotIndexMask == tag && sh.str(idx) == s {
+		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
 			return idx, true
 		}
 	}
@@ -170,7 +169,7 @@ func (sh *keyShard) grow() {
 	mask := uint64(n - 1)
 	for idx := range sh.offs.len() {
 		// Rehash from the stored value: a slot keeps only 8 bits of hash.
-		h := maphash.String(keySeed, sh.str(uint32(idx))) >> 8
+		h := maphash.Bytes(keySeed, sh.enc(uint32(idx))) >> 8
 		i := h & mask
 		for slots[i] != 0 {
 			i = (i + 1) & mask
@@ -181,7 +180,12 @@ func (sh *keyShard) grow() {
 }
 
 func (t *keyTable) value(shard uint16, local uint32) string {
-	return t.shards[shard].str(local)
+	v, _ := decodeValue(t.shards[shard].enc(local), nil)
+	return v
+}
+
+func (t *keyTable) encoded(shard uint16, local uint32) []byte {
+	return t.shards[shard].enc(local)
 }
 
 func (t *keyTable) memory() (table, strings int) {

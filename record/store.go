@@ -23,12 +23,15 @@ type KeyID int32
 //	pos                        zigzag varint
 //	amount                     zigzag varint, if flagged
 //	pk                         value, if flagged
-//	nkeys, keys...             uvarint; each key uvarint(local<<10 | type<<4 | shard)
+//	nkeys, keys...             uvarint; each key: uvarint(type<<1 | inline), then
+//	                           an interned key's uvarint(local<<4 | shard), or an inline key's value
 //	nattrs, attrs...           uvarint; each attr: name uvarint, value
-//	value                      uvarint(len<<1) + bytes, or uvarint(index<<1|1) into the segment's large values
+//	value                      see value.go
 //
-// About 30 bytes per record plus its attribute values, and no pointers, so
-// the garbage collector never scans it.
+// Keys of linking types are interned (they are what correlation joins on);
+// keys that only search (event ids, customer ids) are stored inline, which
+// spares the hash table. About 30 bytes per record plus its values, and no
+// pointers, so the garbage collector never scans it.
 
 const (
 	flagAmount = 1
@@ -54,6 +57,7 @@ type segment struct {
 type Store struct {
 	syms     *symtab
 	keyTypes []string
+	interned []bool // per key type: values interned (linking types) or inline
 	keys     []keyTable
 
 	mu     sync.Mutex
@@ -78,14 +82,23 @@ type keyOwner struct {
 const maxKeyTypes = 64
 
 // NewStore returns a store for records whose keys are of the given types.
-func NewStore(keyTypes []string) *Store {
+// The values of types with interned[i] set get dense KeyIDs (correlation
+// joins on them); the others are kept with their record. A nil interned
+// interns every type.
+func NewStore(keyTypes []string, interned []bool) *Store {
 	if len(keyTypes) > maxKeyTypes {
 		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), maxKeyTypes))
 	}
-	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...)}
+	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...), interned: make([]bool, len(keyTypes))}
+	for i := range s.interned {
+		s.interned[i] = interned == nil || interned[i]
+	}
 	s.keys = make([]keyTable, len(keyTypes))
 	return s
 }
+
+// Interned reports whether values of key type typ have KeyIDs.
+func (s *Store) Interned(typ int) bool { return s.interned[typ] }
 
 // KeyTypes returns the key types, in the order given to NewStore.
 func (s *Store) KeyTypes() []string { return s.keyTypes }
@@ -125,6 +138,7 @@ type Writer struct {
 	seg    *segment
 	cache  map[string]Sym
 	buf    []byte
+	enc    []byte
 	n      int
 }
 
@@ -139,12 +153,11 @@ func (w *Writer) sym(str string) Sym {
 
 func (w *Writer) value(v string) {
 	if len(v) > inlineMax {
-		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.seg.large))<<1|1)
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.seg.large))<<2|modeLarge)
 		w.seg.large = append(w.seg.large, []byte(v))
 		return
 	}
-	w.buf = binary.AppendUvarint(w.buf, uint64(len(v))<<1)
-	w.buf = append(w.buf, v...)
+	w.buf = appendValue(w.buf, v)
 }
 
 // Add copies r into the store. An undeclared key type, a key given twice
@@ -198,11 +211,18 @@ func (w *Writer) Add(r *Record) error {
 		if len(k.Value) > maxKeyLen {
 			return fmt.Errorf("key %s is %d bytes long; at most %d", k.Name, len(k.Value), maxKeyLen)
 		}
-		shard, local, ok := w.s.keys[t].intern(k.Value)
-		if !ok {
-			return fmt.Errorf("key type %q holds more distinct values than one store can (4 GiB of them)", k.Name)
+		if !w.s.interned[t] {
+			w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1|1)
+			w.buf = appendValue(w.buf, k.Value)
+			continue
 		}
-		w.buf = binary.AppendUvarint(w.buf, uint64(local)<<10|uint64(t)<<4|uint64(shard))
+		w.enc = appendValue(w.enc[:0], k.Value)
+		shard, local, ok := w.s.keys[t].intern(w.enc)
+		if !ok {
+			return fmt.Errorf("key type %q holds more distinct values than one store can", k.Name)
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1)
+		w.buf = binary.AppendUvarint(w.buf, uint64(local)<<4|uint64(shard))
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
 	for _, a := range r.Attrs {
@@ -295,14 +315,28 @@ func (d *body) varint() int64 {
 }
 
 func (d *body) value() string {
-	v := d.uvarint()
-	if v&1 == 1 {
-		return bstring(d.seg.large[v>>1])
-	}
-	n := int(v >> 1)
-	s := bstring(d.b[d.i : d.i+n])
+	v, n := decodeValue(d.b[d.i:], d.seg.large)
 	d.i += n
-	return s
+	return v
+}
+
+// rawValue returns the encoding of the value at d and skips it.
+func (d *body) rawValue() []byte {
+	n := encodedLen(d.b[d.i:])
+	b := d.b[d.i : d.i+n]
+	d.i += n
+	return b
+}
+
+// key reads one key: its type, and either its KeyID or its inline encoding.
+func (d *body) key(s *Store) (typ int, id KeyID, inline []byte) {
+	h := d.uvarint()
+	typ = int(h >> 1)
+	if h&1 == 1 {
+		return typ, -1, d.rawValue()
+	}
+	v := d.uvarint()
+	return typ, s.keyBase[typ][v&(keyShards-1)] + KeyID(v>>4), nil
 }
 
 // head decodes the fixed part and leaves d at the keys.
@@ -320,10 +354,6 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 	return
 }
 
-func (s *Store) keyID(k uint64) (typ int, id KeyID) {
-	t, sh := int(k>>4&(maxKeyTypes-1)), int(k&(keyShards-1))
-	return t, s.keyBase[t][sh] + KeyID(k>>10)
-}
 
 // Time returns when the record happened.
 func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
@@ -359,21 +389,42 @@ func (s *Store) SymName(id Sym) string { return s.names[id] }
 // Sym returns the symbol of a string, if any record used it.
 func (s *Store) Sym(str string) (Sym, bool) { return s.syms.lookup(str) }
 
-// Keys calls fn for each key of the record with its type index and KeyID.
+// Keys calls fn for each interned key of the record (the linking types)
+// with its type index and KeyID.
 func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
 	d := s.body(id)
 	d.head()
 	for n := d.uvarint(); n > 0; n-- {
-		fn(s.keyID(d.uvarint()))
+		if t, k, inline := d.key(s); inline == nil {
+			fn(t, k)
+		}
 	}
 }
 
-// KeyID returns the KeyID of the record's key of type typ (an index).
+// KeyValues calls fn for each key of the record with its type index and
+// value.
+func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		if inline != nil {
+			v, _ := decodeValue(inline, nil)
+			fn(t, v)
+		} else {
+			_, v := s.Key(k)
+			fn(t, v)
+		}
+	}
+}
+
+// KeyID returns the KeyID of the record's key of type typ (an interned
+// type).
 func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
 	d := s.body(id)
 	d.head()
 	for n := d.uvarint(); n > 0; n-- {
-		if t, k := s.keyID(d.uvarint()); t == typ {
+		if t, k, inline := d.key(s); t == typ && inline == nil {
 			return k, true
 		}
 	}
@@ -385,16 +436,45 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 	d := s.body(id)
 	d.head()
 	for n := d.uvarint(); n > 0; n-- {
-		k := d.uvarint()
-		if t := int(k >> 4 & (maxKeyTypes - 1)); t == typ {
-			return s.keys[t].value(uint16(k&(keyShards-1)), uint32(k>>10)), true
+		t, k, inline := d.key(s)
+		if t != typ {
+			continue
 		}
+		if inline != nil {
+			v, _ := decodeValue(inline, nil)
+			return v, true
+		}
+		_, v := s.Key(k)
+		return v, true
 	}
 	return "", false
 }
 
-// LookupKey finds the KeyID of a key value of the given type.
+// KeyRaw returns the encoding of the record's key of type typ: equal
+// values have equal encodings, and getting it allocates nothing.
+func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		if t != typ {
+			continue
+		}
+		if inline != nil {
+			return inline, true
+		}
+		i := sort.Search(len(s.keyOwn), func(i int) bool { return s.keyOwn[i].base > k }) - 1
+		o := s.keyOwn[i]
+		return s.keys[o.typ].encoded(o.shard, uint32(k-o.base)), true
+	}
+	return nil, false
+}
+
+// LookupKey finds the KeyID of a key value of the given (interned) type.
 func (s *Store) LookupKey(typ int, value string) (KeyID, bool) {
+	if !s.interned[typ] {
+		return 0, false
+	}
 	shard, local, ok := s.keys[typ].lookup(value)
 	if !ok {
 		return 0, false
@@ -419,9 +499,14 @@ func (s *Store) Get(id ID, r *Record) {
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
 	for n := d.uvarint(); n > 0; n-- {
-		k := d.uvarint()
-		t := int(k >> 4 & (maxKeyTypes - 1))
-		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: s.keys[t].value(uint16(k&(keyShards-1)), uint32(k>>10))})
+		t, k, inline := d.key(s)
+		var v string
+		if inline != nil {
+			v, _ = decodeValue(inline, nil)
+		} else {
+			_, v = s.Key(k)
+		}
+		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: v})
 	}
 	for n := d.uvarint(); n > 0; n-- {
 		name := s.names[d.uvarint()]

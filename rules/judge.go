@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"unsafe"
 	"slices"
 	"sort"
 	"strings"
@@ -234,15 +235,16 @@ func (j *judge) duplicates() {
 	}
 	type dk struct {
 		src, kind record.Sym
-		key       record.KeyID
+		key       string // the value's encoding, a view into the store
 	}
 	var first map[dk]int // key -> index into groups
 	var groups [][]record.ID
 	for _, id := range j.in.Records {
-		k, ok := j.st.KeyID(id, j.m.DeliveryType)
+		raw, ok := j.st.KeyRaw(id, j.m.DeliveryType)
 		if !ok {
 			continue
 		}
+		k := unsafe.String(unsafe.SliceData(raw), len(raw))
 		src, kind, _ := j.st.Sig(id)
 		if first == nil {
 			first = make(map[dk]int, len(j.in.Records))
