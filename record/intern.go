@@ -180,7 +180,7 @@ func (sh *keyShard) grow() {
 }
 
 func (t *keyTable) value(shard uint16, local uint32) string {
-	v, _ := decodeValue(t.shards[shard].enc(local), nil)
+	v, _ := decodeValue(t.shards[shard].enc(local), nil, nil)
 	return v
 }
 

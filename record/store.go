@@ -3,6 +3,7 @@ package record
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -19,7 +20,8 @@ type KeyID int32
 // a 4-byte offset, and a varint-encoded body in a blob:
 //
 //	kind status currency loc   uvarint symbols
-//	flags                      byte: 1 amount, 2 primary key, style<<2
+//	flags                      byte: 1 amount, 2 primary key, 16 fraction of a second, style<<2
+//	nanos                      uvarint, if flagged: the time's fraction of a second
 //	pos                        zigzag varint
 //	amount                     zigzag varint, if flagged
 //	pk                         value, if flagged
@@ -36,6 +38,7 @@ type KeyID int32
 const (
 	flagAmount = 1
 	flagPK     = 2
+	flagNanos  = 16
 )
 
 // inlineMax is the longest value stored in the blob; longer ones (a stack
@@ -46,7 +49,10 @@ const inlineMax = 2 << 10
 // when its blob is full).
 type segment struct {
 	source Sym
-	times  chunked[int64]
+	// secs holds each record's time in whole seconds from base; records
+	// with a fraction of a second carry its nanoseconds in their body.
+	base   int64
+	secs   chunked[int32]
 	offs   chunked[uint32]
 	blob   blob
 	large  [][]byte
@@ -140,7 +146,21 @@ type Writer struct {
 	buf    []byte
 	enc    []byte
 	n      int
+	// attrVals tracks, per attribute name, whether its values repeat
+	// enough to be stored as symbols.
+	attrVals map[Sym]*attrCard
 }
+
+// attrCard follows the distinct values of one attribute in one writer:
+// while there are few (a SKU, a status message), values are symbols.
+type attrCard struct {
+	distinct int
+	high     bool
+}
+
+// maxSymValues is how many distinct values an attribute may have in one
+// writer and still be stored as symbols.
+const maxSymValues = 512
 
 func (w *Writer) sym(str string) Sym {
 	if id, ok := w.cache[str]; ok {
@@ -149,6 +169,34 @@ func (w *Writer) sym(str string) Sym {
 	id, own := w.s.syms.intern(str)
 	w.cache[own] = id
 	return id
+}
+
+// attrValue encodes an attribute value, as a symbol while the attribute's
+// values repeat.
+func (w *Writer) attrValue(name Sym, v string) {
+	c := w.attrVals[name]
+	if c == nil {
+		if w.attrVals == nil {
+			w.attrVals = map[Sym]*attrCard{}
+		}
+		c = &attrCard{}
+		w.attrVals[name] = c
+	}
+	if !c.high && len(v) <= 64 {
+		sym, seen := w.cache[v]
+		if !seen {
+			if c.distinct >= maxSymValues {
+				c.high = true
+				w.value(v)
+				return
+			}
+			c.distinct++
+			sym = w.sym(v)
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(sym)<<2|modeSym)
+		return
+	}
+	w.value(v)
 }
 
 func (w *Writer) value(v string) {
@@ -179,7 +227,14 @@ func (w *Writer) Add(r *Record) error {
 	if r.Prov.Key != "" {
 		flags |= flagPK
 	}
+	sec, nsec := r.Time.Unix(), r.Time.Nanosecond()
+	if nsec != 0 {
+		flags |= flagNanos
+	}
 	b = append(b, flags)
+	if nsec != 0 {
+		b = binary.AppendUvarint(b, uint64(nsec))
+	}
 	b = binary.AppendVarint(b, r.Prov.Pos)
 	if r.HasAmount {
 		b = binary.AppendVarint(b, r.Amount)
@@ -226,16 +281,23 @@ func (w *Writer) Add(r *Record) error {
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
 	for _, a := range r.Attrs {
-		w.buf = binary.AppendUvarint(w.buf, uint64(w.sym(a.Name)))
-		w.value(a.Value)
+		name := w.sym(a.Name)
+		w.buf = binary.AppendUvarint(w.buf, uint64(name))
+		w.attrValue(name, a.Value)
+	}
+	if w.seg.secs.len() == 0 {
+		w.seg.base = sec
 	}
 	dst, off, ok := w.seg.blob.reserve(len(w.buf))
-	if !ok {
+	if !ok || sec-w.seg.base > math.MaxInt32 || sec-w.seg.base < math.MinInt32 {
+		// The blob is full, or the time is more than 68 years from the
+		// segment's first: start a new segment.
 		w.seg = w.s.newSegment(w.source)
+		w.seg.base = sec
 		dst, off, _ = w.seg.blob.reserve(len(w.buf))
 	}
 	copy(dst, w.buf)
-	w.seg.times.append(r.Time.UnixNano())
+	w.seg.secs.append(int32(sec - w.seg.base))
 	w.seg.offs.append(off)
 	w.n++
 	return nil
@@ -256,7 +318,7 @@ func (s *Store) Seal() {
 	s.names = s.syms.snapshot()
 	s.segBase = make([]int, len(s.segs)+1)
 	for i, seg := range s.segs {
-		s.segBase[i+1] = s.segBase[i] + seg.times.len()
+		s.segBase[i+1] = s.segBase[i] + seg.secs.len()
 	}
 	s.keyBase = make([][]KeyID, len(s.keys))
 	next := KeyID(0)
@@ -273,7 +335,7 @@ func (s *Store) Seal() {
 	}
 	s.nKeys = int(next)
 	for _, seg := range s.segs {
-		seg.times.trim()
+		seg.secs.trim()
 		seg.offs.trim()
 		seg.blob.trim()
 	}
@@ -292,14 +354,15 @@ func (s *Store) at(id ID) (*segment, int) {
 
 // body is a decoder over one record's encoding.
 type body struct {
-	seg *segment
-	b   []byte
-	i   int
+	seg   *segment
+	b     []byte
+	i     int
+	names []string
 }
 
 func (s *Store) body(id ID) body {
 	seg, i := s.at(id)
-	return body{seg: seg, b: seg.blob.from(seg.offs.at(i))}
+	return body{seg: seg, b: seg.blob.from(seg.offs.at(i)), names: s.names}
 }
 
 func (d *body) uvarint() uint64 {
@@ -315,7 +378,7 @@ func (d *body) varint() int64 {
 }
 
 func (d *body) value() string {
-	v, n := decodeValue(d.b[d.i:], d.seg.large)
+	v, n := decodeValue(d.b[d.i:], d.seg.large, d.names)
 	d.i += n
 	return v
 }
@@ -344,6 +407,9 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 	kind, status, currency, loc = Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint())
 	flags = d.b[d.i]
 	d.i++
+	if flags&flagNanos != 0 {
+		d.uvarint()
+	}
 	pos = d.varint()
 	if flags&flagAmount != 0 {
 		amount = d.varint()
@@ -361,7 +427,21 @@ func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC(
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {
 	seg, i := s.at(id)
-	return seg.times.at(i)
+	ns := (seg.base + int64(seg.secs.at(i))) * 1e9
+	b := seg.blob.from(seg.offs.at(i))
+	// Skip the four symbols to the flags.
+	p := 0
+	for k := 0; k < 4; k++ {
+		for b[p] >= 0x80 {
+			p++
+		}
+		p++
+	}
+	if b[p]&flagNanos != 0 {
+		n, _ := binary.Uvarint(b[p+1:])
+		ns += int64(n)
+	}
+	return ns
 }
 
 // Kind returns the record's kind.
@@ -409,7 +489,7 @@ func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
 	for n := d.uvarint(); n > 0; n-- {
 		t, k, inline := d.key(s)
 		if inline != nil {
-			v, _ := decodeValue(inline, nil)
+			v, _ := decodeValue(inline, nil, nil)
 			fn(t, v)
 		} else {
 			_, v := s.Key(k)
@@ -441,7 +521,7 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 			continue
 		}
 		if inline != nil {
-			v, _ := decodeValue(inline, nil)
+			v, _ := decodeValue(inline, nil, nil)
 			return v, true
 		}
 		_, v := s.Key(k)
@@ -502,7 +582,7 @@ func (s *Store) Get(id ID, r *Record) {
 		t, k, inline := d.key(s)
 		var v string
 		if inline != nil {
-			v, _ = decodeValue(inline, nil)
+			v, _ = decodeValue(inline, nil, nil)
 		} else {
 			_, v = s.Key(k)
 		}
@@ -512,7 +592,7 @@ func (s *Store) Get(id ID, r *Record) {
 		name := s.names[d.uvarint()]
 		r.Attrs = append(r.Attrs, KV{Name: name, Value: d.value()})
 	}
-	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2)}
+	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags>>2&3)}
 }
 
 // Record returns a copy of the record's fields.
@@ -568,7 +648,7 @@ func (s *Store) Memory() Stats {
 	segs := append([]*segment(nil), s.segs...)
 	s.mu.Unlock()
 	for _, seg := range segs {
-		st.Records += seg.times.bytes() + seg.offs.bytes() + seg.blob.size()
+		st.Records += seg.secs.bytes() + seg.offs.bytes() + seg.blob.size()
 		for _, l := range seg.large {
 			st.Records += len(l)
 		}

@@ -160,7 +160,7 @@ func TestValues(t *testing.T) {
 		if len(keyVal) > 200 {
 			keyVal = fmt.Sprint("k", i)
 		}
-		r := Record{Kind: "k", Time: time.Unix(int64(i), 0), Keys: []KV{{"event_id", keyVal}, {"customer_id", "cus_" + keyVal}},
+		r := Record{Kind: "k", Time: time.Unix(int64(i), int64(i)*1e8), Keys: []KV{{"event_id", keyVal}, {"customer_id", "cus_" + keyVal}},
 			Attrs: []KV{{"a", v}}, Prov: Provenance{Source: "s", Loc: "f", Key: v, Style: StyleKey}}
 		if err := w.Add(&r); err != nil {
 			t.Fatal(err)
@@ -173,6 +173,9 @@ func TestValues(t *testing.T) {
 			keyVal = fmt.Sprint("k", i)
 		}
 		r := st.Record(ID(i))
+		if !r.Time.Equal(time.Unix(int64(i), int64(i)*1e8)) || r.Prov.Style != StyleKey {
+			t.Errorf("record %d: time %v style %v", i, r.Time, r.Prov.Style)
+		}
 		if r.Attr("a") != v || r.Prov.Key != v {
 			t.Errorf("value %d came back as %q", i, r.Attr("a"))
 		}

@@ -11,6 +11,7 @@ import (
 //	mode 0: the bytes
 //	mode 1: (header is index<<2 | 1) the value is the segment's large value #index
 //	mode 2: a value holding a canonical UUID: prefix, 16 bytes, uvarint suffix length, suffix
+//	mode 3: (header is sym<<2 | 3) the value is a symbol: a repeated attribute value
 //
 // UUIDs are the commonest shape of identifier (event ids, request ids); in
 // binary they take 16 bytes instead of 36. The encoding is canonical: two
@@ -19,6 +20,7 @@ const (
 	modeRaw   = 0
 	modeLarge = 1
 	modeUUID  = 2
+	modeSym   = 3
 )
 
 // uuidAt returns where a canonical lower-case UUID starts in s, or -1.
@@ -95,11 +97,13 @@ func encodedLen(b []byte) int {
 
 // decodeValue decodes the value at the start of b and returns it and its
 // encoded length. A raw value is a view of b; a UUID value is rebuilt.
-func decodeValue(b []byte, large [][]byte) (string, int) {
+func decodeValue(b []byte, large [][]byte, names []string) (string, int) {
 	h, n := binary.Uvarint(b)
 	switch h & 3 {
 	case modeLarge:
 		return bstring(large[h>>2]), n
+	case modeSym:
+		return names[h>>2], n
 	case modeUUID:
 		p := n + int(h>>2)
 		var sb strings.Builder
