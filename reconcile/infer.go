@@ -2,9 +2,9 @@ package reconcile
 
 import (
 	"fmt"
-	"unsafe"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/rules"

@@ -27,7 +27,7 @@ type Result struct {
 	// multiRoot holds the root values of the few components that link
 	// several (by component index).
 	multiRoot map[int][]string
-	cov     *coverage
+	cov       *coverage
 }
 
 // Len returns the number of components: instances and orphan groups.

@@ -51,11 +51,11 @@ type segment struct {
 	source Sym
 	// secs holds each record's time in whole seconds from base; records
 	// with a fraction of a second carry its nanoseconds in their body.
-	base   int64
-	secs   chunked[int32]
-	offs   chunked[uint32]
-	blob   blob
-	large  [][]byte
+	base  int64
+	secs  chunked[int32]
+	offs  chunked[uint32]
+	blob  blob
+	large [][]byte
 }
 
 // Store holds every record of a run. Writers add records concurrently; after
@@ -420,7 +420,6 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 	return
 }
 
-
 // Time returns when the record happened.
 func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
 
@@ -592,7 +591,7 @@ func (s *Store) Get(id ID, r *Record) {
 		name := s.names[d.uvarint()]
 		r.Attrs = append(r.Attrs, KV{Name: name, Value: d.value()})
 	}
-	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags>>2&3)}
+	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
 }
 
 // Record returns a copy of the record's fields.

@@ -2,11 +2,11 @@ package rules
 
 import (
 	"fmt"
-	"unsafe"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
