@@ -134,7 +134,11 @@ func (s *Store) newSegment(source Sym) *segment {
 // uses its own writer.
 func (s *Store) Writer(source string) *Writer {
 	src, _ := s.syms.intern(source)
-	return &Writer{s: s, source: src, seg: s.newSegment(src), cache: map[string]Sym{}}
+	w := &Writer{s: s, source: src, seg: s.newSegment(src), cache: map[string]Sym{}}
+	for i := range w.recent {
+		w.recent[i].typ = -1
+	}
+	return w
 }
 
 // Writer appends records to a Store. It is not safe for concurrent use.
@@ -149,6 +153,35 @@ type Writer struct {
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
+	// recent remembers key values this writer interned lately: records
+	// of one instance tend to come together and repeat them.
+	recent [recentKeys]recentKey
+}
+
+const recentKeys = 256
+
+type recentKey struct {
+	typ   int8 // -1 empty
+	shard uint16
+	local uint32
+	enc   string
+}
+
+// intern interns an encoded key value of type t, through the recent cache.
+func (w *Writer) intern(t int, enc []byte) (uint16, uint32, bool) {
+	h := uint32(t)*16777619 ^ uint32(len(enc))
+	for _, c := range enc {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &w.recent[h%recentKeys]
+	if slot.typ == int8(t) && slot.enc == bstring(enc) {
+		return slot.shard, slot.local, true
+	}
+	shard, local, ok := w.s.keys[t].intern(enc)
+	if ok && len(enc) <= 64 {
+		*slot = recentKey{typ: int8(t), shard: shard, local: local, enc: string(enc)}
+	}
+	return shard, local, ok
 }
 
 // attrCard follows the distinct values of one attribute in one writer:
@@ -272,7 +305,7 @@ func (w *Writer) Add(r *Record) error {
 			continue
 		}
 		w.enc = appendValue(w.enc[:0], k.Value)
-		shard, local, ok := w.s.keys[t].intern(w.enc)
+		shard, local, ok := w.intern(t, w.enc)
 		if !ok {
 			return fmt.Errorf("key type %q holds more distinct values than one store can", k.Name)
 		}
