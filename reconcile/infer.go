@@ -31,7 +31,8 @@ type inferer struct {
 	hasDead  bool
 	matches  []rules.Match
 	ev       [][]evid
-	seen     map[deliveryKey]record.ID
+	seen     map[deliveryKey]int // delivery -> index into groups
+	groups   [][]record.ID
 }
 
 type deliveryKey struct {
@@ -41,7 +42,7 @@ type deliveryKey struct {
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
 }
@@ -72,7 +73,24 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		x.ev[i] = x.ev[i][:0]
 	}
 	clear(x.seen)
+	x.groups = x.groups[:0]
 	for _, id := range ms {
+		// Deliveries: the same delivery key from one source and kind is the
+		// same event delivered again.
+		src, kind, _ := st.Sig(id)
+		dup := false
+		if m.DeliveryType >= 0 {
+			if raw, ok := st.KeyRaw(id, m.DeliveryType); ok {
+				dk := deliveryKey{src: src, kind: kind, key: unsafe.String(unsafe.SliceData(raw), len(raw))}
+				if g, ok := x.seen[dk]; ok {
+					dup = true
+					x.groups[g] = append(x.groups[g], id)
+				} else {
+					x.seen[dk] = len(x.groups)
+					x.groups = append(x.groups, []record.ID{id})
+				}
+			}
+		}
 		var err error
 		x.matches, err = x.cls.Classify(id, x.matches[:0])
 		if err != nil {
@@ -81,18 +99,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		if len(x.matches) == 0 {
 			continue
 		}
-		src, kind, _ := st.Sig(id)
-		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind}
-		if m.DeliveryType >= 0 {
-			if raw, ok := st.KeyRaw(id, m.DeliveryType); ok {
-				dk := deliveryKey{src: src, kind: kind, key: unsafe.String(unsafe.SliceData(raw), len(raw))}
-				if _, ok := x.seen[dk]; ok {
-					e.dup = true
-				} else {
-					x.seen[dk] = id
-				}
-			}
-		}
+		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind, dup: dup}
 		for _, mt := range x.matches {
 			e.role = mt.Role
 			e.attempt = ""
@@ -111,6 +118,11 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 				in.CompEvidence = map[string][]saga.Evidence{}
 			}
 			in.CompEvidence[c.Name] = toEvidence(ev)
+		}
+	}
+	for _, g := range x.groups {
+		if len(g) > 1 {
+			in.Deliveries = append(in.Deliveries, g)
 		}
 	}
 	steps := make([]saga.StepResult, len(m.Steps))
