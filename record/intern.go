@@ -97,38 +97,10 @@ func (t *keyTable) intern(enc []byte) (shard uint16, local uint32, ok bool) {
 	return uint16(h % keyShards), local, ok
 }
 
-func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
-	enc := appendValue(nil, s)
-	h := maphash.Bytes(keySeed, enc)
-	sh := &t.shards[h%keyShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	local, ok = sh.find(enc, h>>8)
-	return uint16(h % keyShards), local, ok
-}
-
 // enc returns the encoding of value idx.
 func (sh *keyShard) enc(idx uint32) []byte {
 	b := sh.blob.from(sh.offs.at(int(idx)))
 	return b[:encodedLen(b)]
-}
-
-func (sh *keyShard) find(enc []byte, h uint64) (uint32, bool) {
-	if len(sh.slots) == 0 {
-		return 0, false
-	}
-	mask := uint64(len(sh.slots) - 1)
-	tag := slotTag(h)
-	for i := h & mask; ; i = (i + 1) & mask {
-		slot := sh.slots[i]
-		if slot == 0 {
-			return 0, false
-		}
-		idx := slot&slotIndexMask - 1
-		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
-			return idx, true
-		}
-	}
 }
 
 func (sh *keyShard) insert(enc []byte, h uint64) (uint32, bool) {

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -364,6 +365,9 @@ func (s *Store) Seal() {
 			next += KeyID(shard.offs.len())
 			shard.offs.trim()
 			shard.blob.trim()
+			// Correlation needs KeyIDs and values, not lookups by value:
+			// give the hash table back (about 7 bytes per value).
+			shard.slots = nil
 		}
 	}
 	s.nKeys = int(next)
@@ -597,15 +601,22 @@ func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {
 }
 
 // LookupKey finds the KeyID of a key value of the given (interned) type.
+// A sealed store has given its hash tables back, so this scans the type's
+// values: fine for a tool or a test, not for a loop.
 func (s *Store) LookupKey(typ int, value string) (KeyID, bool) {
 	if !s.interned[typ] {
 		return 0, false
 	}
-	shard, local, ok := s.keys[typ].lookup(value)
-	if !ok {
-		return 0, false
+	enc := appendValue(nil, value)
+	for sh := range s.keys[typ].shards {
+		shard := &s.keys[typ].shards[sh]
+		for i := range shard.offs.len() {
+			if bytes.Equal(shard.enc(uint32(i)), enc) {
+				return s.keyBase[typ][sh] + KeyID(i), true
+			}
+		}
 	}
-	return s.keyBase[typ][shard] + KeyID(local), true
+	return 0, false
 }
 
 // Key returns the type index and value of a KeyID.
