@@ -7,10 +7,10 @@ import (
 
 func shardRep(i, n int, findings ...Finding) *Report {
 	return &Report{
-		Schema: Schema,
-		Run:    Run{Process: "checkout", AsOf: "2026-11-20T12:00:00Z", Until: "2026-11-20T12:00:00Z", Grace: "15m0s", Complete: true},
-		Sources: []Source{{Name: "db", Type: "postgres", Records: 10, Coverage: Coverage{Complete: true}}},
-		Summary: Summary{Outcomes: map[string]int{}},
+		Schema:   Schema,
+		Run:      Run{Process: "checkout", AsOf: "2026-11-20T12:00:00Z", Until: "2026-11-20T12:00:00Z", Grace: "15m0s", Complete: true},
+		Sources:  []Source{{Name: "db", Type: "postgres", Records: 10, Coverage: Coverage{Complete: true}}},
+		Summary:  Summary{Outcomes: map[string]int{}},
 		Findings: findings,
 		Shard:    &ShardInfo{Index: i, Count: n, Sources: []ShardSource{{Name: "db"}}},
 	}
