@@ -137,3 +137,32 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// Fresh creates another database on the same server for one test, and
+// drops it when the test ends; for tests that need tables of their own
+// names (a workload's orders, say) beside the binary's shared database.
+func Fresh(t testing.TB) string {
+	t.Helper()
+	once.Do(create)
+	if setup != nil {
+		t.Fatal(setup)
+	}
+	admin, err := sql.Open("postgres", adminDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "vitals_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	return withDB(adminDB, name)
+}
