@@ -39,11 +39,11 @@ func (r *Result) Owned() int {
 }
 
 // EachLinkedUnrooted calls fn with every record that carries no root key
-// but sits in an instance (it linked to a root), whichever shard owns the
-// instance. With shard pushdown, a shard may not see the record that links
+// but sits in an instance (it linked to a root), and the instance's name,
+// whichever shard owns the instance. With shard pushdown, a shard may not see the record that links
 // such a record to its root, and take its group for an orphan; a merge
 // drops an orphan group whose records another shard linked.
-func (r *Result) EachLinkedUnrooted(fn func(id record.ID)) {
+func (r *Result) EachLinkedUnrooted(fn func(id record.ID, instance string)) {
 	st, rt := r.Store, r.Model.RootType
 	for i := range r.comps {
 		c := &r.comps[i]
@@ -52,7 +52,7 @@ func (r *Result) EachLinkedUnrooted(fn func(id record.ID)) {
 		}
 		for _, id := range r.members[c.off : c.off+c.n] {
 			if _, ok := st.KeyOf(id, rt); !ok {
-				fn(id)
+				fn(id, c.name)
 			}
 		}
 	}

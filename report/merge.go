@@ -273,10 +273,27 @@ func (m *merger) orphans() map[string]bool {
 		return dropped
 	}
 	linked := map[string]bool{}
+	to := map[string][]string{} // record -> the instances shards linked it to
 	for _, r := range m.shards {
-		for _, id := range r.Shard.Linked {
-			linked[id] = true
+		for _, l := range r.Shard.Linked {
+			linked[l.Record] = true
+			if !slices.Contains(to[l.Record], l.Instance) {
+				to[l.Record] = append(to[l.Record], l.Instance)
+			}
 		}
+	}
+	split := map[string]string{} // instances joined -> an example record
+	for rec, ins := range to {
+		if len(ins) > 1 {
+			slices.Sort(ins)
+			k := strings.Join(ins, " and ")
+			if ex, ok := split[k]; !ok || rec < ex {
+				split[k] = rec
+			}
+		}
+	}
+	for ins, rec := range split {
+		m.warnf("%s: shards linked record %s to each of these, so the records joining them were read by different shards (pushdown on %s); a single run judges them as one instance (AMBIGUOUS_LINK); run without pushdown for an exact answer about them", ins, rec, strings.Join(m.info.Pushdown, ", "))
 	}
 	for _, r := range m.shards {
 		for _, c := range r.Shard.Orphans {

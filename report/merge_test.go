@@ -54,7 +54,7 @@ func TestMergeSettlesOrphans(t *testing.T) {
 		{Root: "refund_id:re_1", InWindow: true, Records: []string{"provider:refunds.csv:2|refund"}, Findings: []string{"f_orphan1"}},
 		{Root: "refund_id:re_2", InWindow: true, Records: []string{"provider:refunds.csv:3|refund"}, Findings: []string{"f_orphan2"}},
 	}
-	b.Shard.Linked = []string{"provider:refunds.csv:2|refund"}
+	b.Shard.Linked = []LinkedRecord{{Record: "provider:refunds.csv:2|refund", Instance: "ORD-7"}}
 	m, err := Merge([]*Report{b, a})
 	if err != nil {
 		t.Fatal(err)

@@ -24,8 +24,16 @@ type ShardInfo struct {
 	// shard linked to an instance (any shard's). MultiRoot lists the root
 	// sets of components linking several roots that this shard saw.
 	Orphans   []OrphanCandidate `json:"orphans,omitempty"`
-	Linked    []string          `json:"linked_unrooted,omitempty"`
+	Linked    []LinkedRecord    `json:"linked_unrooted,omitempty"`
 	MultiRoot [][]string        `json:"multi_root,omitempty"`
+}
+
+// LinkedRecord is a record without a root key that a shard linked to an
+// instance. When shards link the same record to different instances, the
+// records joining those roots were read by different shards.
+type LinkedRecord struct {
+	Record   string `json:"record"` // provenance|kind
+	Instance string `json:"instance"`
 }
 
 // ShardSource is one source's part of a shard report.
@@ -105,8 +113,15 @@ func (sh *ShardInfo) finish(v *viewer) {
 	if sh == nil || !sh.pushdown() {
 		return
 	}
-	v.res.EachLinkedUnrooted(func(id record.ID) { sh.Linked = append(sh.Linked, v.identity(id)) })
-	slices.Sort(sh.Linked)
+	v.res.EachLinkedUnrooted(func(id record.ID, instance string) {
+		sh.Linked = append(sh.Linked, LinkedRecord{Record: v.identity(id), Instance: instance})
+	})
+	slices.SortFunc(sh.Linked, func(a, b LinkedRecord) int {
+		if c := strings.Compare(a.Record, b.Record); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Instance, b.Instance)
+	})
 	sh.Linked = slices.Compact(sh.Linked)
 	seen := map[string]bool{}
 	v.res.EachMultiRoot(func(roots []string) {
