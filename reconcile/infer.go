@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/rules"
@@ -30,31 +31,33 @@ type inferer struct {
 	hasDead  bool
 	matches  []rules.Match
 	ev       [][]evid
-	seen     map[deliveryKey]record.ID
+	seen     map[deliveryKey]int // delivery -> index into groups
+	groups   [][]record.ID
 }
 
 type deliveryKey struct {
 	src, kind record.Sym
-	key       record.KeyID
+	key       string // the value's encoding, a view into the store
 }
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]record.ID{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
 }
 
-func (x *inferer) instance(c *comp) (*saga.Instance, error) {
+func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	r := x.r
+	c := &r.comps[ci]
 	st := r.Store
 	m := r.Model
 	ms := r.members[c.off : c.off+c.n]
 	asOf := r.In.AsOf
 	in := &saga.Instance{
 		Process: m.Name,
-		Root:    c.name,
-		Roots:   c.roots,
+		Root:    r.name(c),
+		Roots:   r.roots(ci),
 		Start:   st.Time(ms[0]),
 		Last:    st.Time(ms[len(ms)-1]),
 		Records: ms,
@@ -70,7 +73,24 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 		x.ev[i] = x.ev[i][:0]
 	}
 	clear(x.seen)
+	x.groups = x.groups[:0]
 	for _, id := range ms {
+		// Deliveries: the same delivery key from one source and kind is the
+		// same event delivered again.
+		src, kind, _ := st.Sig(id)
+		dup := false
+		if m.DeliveryType >= 0 {
+			if raw, ok := st.KeyRaw(id, m.DeliveryType); ok {
+				dk := deliveryKey{src: src, kind: kind, key: unsafe.String(unsafe.SliceData(raw), len(raw))}
+				if g, ok := x.seen[dk]; ok {
+					dup = true
+					x.groups[g] = append(x.groups[g], id)
+				} else {
+					x.seen[dk] = len(x.groups)
+					x.groups = append(x.groups, []record.ID{id})
+				}
+			}
+		}
 		var err error
 		x.matches, err = x.cls.Classify(id, x.matches[:0])
 		if err != nil {
@@ -79,21 +99,7 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 		if len(x.matches) == 0 {
 			continue
 		}
-		src, kind, _ := st.Sig(id)
-		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind}
-		if m.DeliveryType >= 0 {
-			st.Keys(id, func(typ int, k record.KeyID) {
-				if typ != m.DeliveryType {
-					return
-				}
-				dk := deliveryKey{src: src, kind: kind, key: k}
-				if _, ok := x.seen[dk]; ok {
-					e.dup = true
-				} else {
-					x.seen[dk] = id
-				}
-			})
-		}
+		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind, dup: dup}
 		for _, mt := range x.matches {
 			e.role = mt.Role
 			e.attempt = ""
@@ -112,6 +118,11 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 				in.CompEvidence = map[string][]saga.Evidence{}
 			}
 			in.CompEvidence[c.Name] = toEvidence(ev)
+		}
+	}
+	for _, g := range x.groups {
+		if len(g) > 1 {
+			in.Deliveries = append(in.Deliveries, g)
 		}
 	}
 	steps := make([]saga.StepResult, len(m.Steps))
@@ -184,7 +195,7 @@ func (x *inferer) instance(c *comp) (*saga.Instance, error) {
 			in.NeedsAttention = true
 		}
 	}
-	if len(c.roots) > 1 {
+	if len(in.Roots) > 1 {
 		in.NeedsAttention = true
 	}
 	in.Outcome, in.Note = outcome(in, steps, aborted, r.In.Grace)

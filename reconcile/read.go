@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -63,7 +64,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		log = slog.Default()
 	}
 	start := time.Now()
-	store := record.NewStore(in.KeyTypes)
+	store := record.NewStore(in.KeyTypes, in.Links)
 	res := &Result{In: in, Store: store, Model: in.Model, opts: opts, Complete: true}
 	sinks := make([]*sink, len(in.Sources))
 	res.Sources = make([]SourceReport, len(in.Sources))
@@ -135,12 +136,12 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		}
 	}
 	store.Seal()
-	log.Debug("read all sources", "records", store.Len(), "keys", store.NumKeys(), "store_bytes", store.Memory(), "took", time.Since(start).Round(time.Millisecond))
+	log.Debug("read all sources", "heap", heapInUse(), "records", store.Len(), "keys", store.NumKeys(), "store_bytes", store.Memory(), "took", time.Since(start).Round(time.Millisecond))
 	t0 := time.Now()
 	if err := res.correlate(ctx); err != nil {
 		return nil, err
 	}
-	log.Debug("correlated", "components", len(res.comps), "took", time.Since(t0).Round(time.Millisecond))
+	log.Debug("correlated", "components", len(res.comps), "took", time.Since(t0).Round(time.Millisecond), "heap", heapInUse())
 	return res, nil
 }
 
@@ -195,4 +196,11 @@ func human(n int64) string {
 		return fmt.Sprintf("%.0fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// heapInUse reports the Go heap in use, for the debug log.
+func heapInUse() string {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return fmt.Sprintf("%dMiB (peak sys %dMiB)", ms.HeapInuse>>20, ms.Sys>>20)
 }

@@ -24,16 +24,18 @@ type Result struct {
 	opts    Options
 	members []record.ID
 	comps   []comp
-	compOf  []int32
-	cov     *coverage
-	owned   []int32 // sharded runs: the components this shard evaluates
+	// multiRoot holds the root values of the few components that link
+	// several (by component index).
+	multiRoot map[int][]string
+	cov       *coverage
+	owned     []int32 // sharded runs: the components this shard evaluates
 }
 
 // Len returns the number of components: instances and orphan groups.
 func (r *Result) Len() int { return len(r.comps) }
 
 func (r *Result) evaluate(x *inferer, i int) (*saga.Instance, error) {
-	in, err := x.instance(&r.comps[i])
+	in, err := x.instance(i)
 	if err != nil {
 		return nil, err
 	}
@@ -141,38 +143,26 @@ func (r *Result) Find(key string) ([]*saga.Instance, error) {
 		r.cov = newCoverage(r.Sources)
 	}
 	st := r.Store
-	var want []record.KeyID
 	types := st.KeyTypes()
-	for t, name := range types {
-		v := key
-		if p, rest, ok := strings.Cut(key, ":"); ok && p == name {
-			v = rest
-		} else if ok && slices.Contains(types, p) {
-			continue
+	want := func(typ int, v string) bool {
+		if p, rest, ok := strings.Cut(key, ":"); ok && slices.Contains(types, p) {
+			return types[typ] == p && v == rest
 		}
-		if k, ok := st.LookupKey(t, v); ok {
-			want = append(want, k)
-		}
-	}
-	if len(want) == 0 {
-		return nil, nil
+		return v == key
 	}
 	var comps []int
-	for id := 0; id < st.Len(); id++ {
-		hit := false
-		st.Keys(record.ID(id), func(_ int, k record.KeyID) {
-			if slices.Contains(want, k) {
-				hit = true
-			}
-		})
-		if hit {
-			c := int(r.compOf[id])
-			if !slices.Contains(comps, c) {
+	for c := range r.comps {
+		for _, id := range r.members[r.comps[c].off : r.comps[c].off+r.comps[c].n] {
+			hit := false
+			st.KeyValues(id, func(typ int, v string) {
+				hit = hit || want(typ, v)
+			})
+			if hit {
 				comps = append(comps, c)
+				break
 			}
 		}
 	}
-	slices.Sort(comps)
 	x := r.newInferer()
 	var out []*saga.Instance
 	for _, c := range comps {

@@ -21,7 +21,7 @@ func (r *Result) ownedIndex() []int32 {
 	if r.owned == nil {
 		r.owned = make([]int32, 0, len(r.comps)/sp.Count+1)
 		for i := range r.comps {
-			if sp.Owns(r.comps[i].name) {
+			if sp.Owns(r.name(&r.comps[i])) {
 				r.owned = append(r.owned, int32(i))
 			}
 		}
@@ -50,9 +50,13 @@ func (r *Result) EachLinkedUnrooted(fn func(id record.ID, instance string)) {
 		if c.orphan() {
 			continue
 		}
+		name := ""
 		for _, id := range r.members[c.off : c.off+c.n] {
 			if _, ok := st.KeyOf(id, rt); !ok {
-				fn(id, c.name)
+				if name == "" {
+					name = r.name(c)
+				}
+				fn(id, name)
 			}
 		}
 	}
@@ -61,9 +65,7 @@ func (r *Result) EachLinkedUnrooted(fn func(id record.ID, instance string)) {
 // EachMultiRoot calls fn with the root values of every component that
 // links several roots (AMBIGUOUS_LINK), whichever shard owns it.
 func (r *Result) EachMultiRoot(fn func(roots []string)) {
-	for i := range r.comps {
-		if len(r.comps[i].roots) > 1 {
-			fn(r.comps[i].roots)
-		}
+	for _, roots := range r.multiRoot {
+		fn(roots)
 	}
 }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"bytes"
 	"hash/maphash"
 	"sync"
 )
@@ -54,73 +55,107 @@ const keyShards = 16
 
 var keySeed = maphash.MakeSeed()
 
-// keyTable interns the values of one key type. It is an open-addressing hash
-// table of indexes into an arena: about 24 bytes per distinct value plus the
-// value itself, against some 70 for a map[string]uint32 with string headers.
+// keyTable interns the values of one key type: an open-addressing hash
+// table of slots pointing at 4-byte offsets into a blob where each value is
+// stored once, encoded (see value.go). About 10 bytes per distinct value
+// plus the value. Lookups hash and compare encodings.
 type keyTable struct {
 	shards [keyShards]keyShard
 }
 
+// A slot holds index+1 in its low 24 bits and 8 bits of the value's hash
+// in its high ones, so a probe rarely has to read a value to reject it.
+const (
+	slotIndexBits = 24
+	slotIndexMask = 1<<slotIndexBits - 1
+	// maxShardKeys is how many values one shard holds: 16 shards make a
+	// key type hold 268 million distinct values.
+	maxShardKeys = slotIndexMask - 1
+)
+
 type keyShard struct {
-	mu     sync.Mutex
-	slots  []uint32 // 0 empty, else index+1
-	refs   []strRef
-	hashes []uint32
-	arena  arena
+	mu    sync.Mutex
+	slots []uint32
+	offs  chunked[uint32] // index -> offset in blob
+	blob  blob
 }
 
-func (t *keyTable) intern(s string) (shard uint16, local uint32) {
-	h := maphash.String(keySeed, s)
+// slotTag takes 8 high bits of the (already shifted) hash; the slot
+// position comes from its low bits.
+func slotTag(h uint64) uint32 { return uint32(h>>48&0xff) << slotIndexBits }
+
+// maxKeyLen bounds a key value; longer ones are bad input.
+const maxKeyLen = 64 << 10
+
+// intern interns an encoded value.
+func (t *keyTable) intern(enc []byte) (shard uint16, local uint32, ok bool) {
+	h := maphash.Bytes(keySeed, enc)
 	sh := &t.shards[h%keyShards]
 	sh.mu.Lock()
-	local = sh.insert(s, h>>8)
+	local, ok = sh.insert(enc, h>>8)
 	sh.mu.Unlock()
-	return uint16(h % keyShards), local
-}
-
-func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
-	h := maphash.String(keySeed, s)
-	sh := &t.shards[h%keyShards]
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	local, ok = sh.find(s, h>>8)
 	return uint16(h % keyShards), local, ok
 }
 
-func (sh *keyShard) find(s string, h uint64) (uint32, bool) {
+func (t *keyTable) lookup(s string) (shard uint16, local uint32, ok bool) {
+	enc := appendValue(nil, s)
+	h := maphash.Bytes(keySeed, enc)
+	sh := &t.shards[h%keyShards]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	local, ok = sh.find(enc, h>>8)
+	return uint16(h % keyShards), local, ok
+}
+
+// enc returns the encoding of value idx.
+func (sh *keyShard) enc(idx uint32) []byte {
+	b := sh.blob.from(sh.offs.at(int(idx)))
+	return b[:encodedLen(b)]
+}
+
+func (sh *keyShard) find(enc []byte, h uint64) (uint32, bool) {
 	if len(sh.slots) == 0 {
 		return 0, false
 	}
 	mask := uint64(len(sh.slots) - 1)
+	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
 			return 0, false
 		}
-		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.arena.str(sh.refs[idx]) == s {
+		idx := slot&slotIndexMask - 1
+		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
 			return idx, true
 		}
 	}
 }
 
-func (sh *keyShard) insert(s string, h uint64) uint32 {
-	if len(sh.refs)*4 >= len(sh.slots)*3 {
+func (sh *keyShard) insert(enc []byte, h uint64) (uint32, bool) {
+	if sh.offs.len()*4 >= len(sh.slots)*3 {
 		sh.grow()
 	}
 	mask := uint64(len(sh.slots) - 1)
+	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
-			idx := uint32(len(sh.refs))
-			sh.refs = append(sh.refs, sh.arena.add(s))
-			sh.hashes = append(sh.hashes, uint32(h))
-			sh.slots[i] = idx + 1
-			return idx
+			if sh.offs.len() >= maxShardKeys {
+				return 0, false
+			}
+			dst, off, ok := sh.blob.reserve(len(enc))
+			if !ok {
+				return 0, false
+			}
+			copy(dst, enc)
+			idx := uint32(sh.offs.len())
+			sh.offs.append(off)
+			sh.slots[i] = tag | (idx + 1)
+			return idx, true
 		}
-		idx := slot - 1
-		if sh.hashes[idx] == uint32(h) && sh.arena.str(sh.refs[idx]) == s {
-			return idx
+		idx := slot&slotIndexMask - 1
+		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
+			return idx, true
 		}
 	}
 }
@@ -132,28 +167,32 @@ func (sh *keyShard) grow() {
 	}
 	slots := make([]uint32, n)
 	mask := uint64(n - 1)
-	for idx := range sh.refs {
-		// Rehash from the stored value: the table keeps only 32 bits of hash.
-		h := maphash.String(keySeed, sh.arena.str(sh.refs[idx])) >> 8
+	for idx := range sh.offs.len() {
+		// Rehash from the stored value: a slot keeps only 8 bits of hash.
+		h := maphash.Bytes(keySeed, sh.enc(uint32(idx))) >> 8
 		i := h & mask
 		for slots[i] != 0 {
 			i = (i + 1) & mask
 		}
-		slots[i] = uint32(idx) + 1
+		slots[i] = slotTag(h) | (uint32(idx) + 1)
 	}
 	sh.slots = slots
 }
 
 func (t *keyTable) value(shard uint16, local uint32) string {
-	sh := &t.shards[shard]
-	return sh.arena.str(sh.refs[local])
+	v, _ := decodeValue(t.shards[shard].enc(local), nil, nil)
+	return v
 }
 
-func (t *keyTable) memory() int {
-	n := 0
+func (t *keyTable) encoded(shard uint16, local uint32) []byte {
+	return t.shards[shard].enc(local)
+}
+
+func (t *keyTable) memory() (table, strings int) {
 	for i := range t.shards {
 		sh := &t.shards[i]
-		n += 4*cap(sh.slots) + 12*cap(sh.refs) + 4*cap(sh.hashes) + sh.arena.size()
+		table += 4*cap(sh.slots) + sh.offs.bytes()
+		strings += sh.blob.size()
 	}
-	return n
+	return table, strings
 }

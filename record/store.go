@@ -1,7 +1,9 @@
 package record
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"sort"
 	"sync"
 	"time"
@@ -14,35 +16,46 @@ type ID int32
 // 0..NumKeys()-1.
 type KeyID int32
 
-type keyRef struct {
-	typ   uint16
-	shard uint16
-	local uint32
-}
+// A record is kept as its time (8 bytes, for sorting without decoding),
+// a 4-byte offset, and a varint-encoded body in a blob:
+//
+//	kind status currency loc   uvarint symbols
+//	flags                      byte: 1 amount, 2 primary key, 16 fraction of a second, style<<2
+//	nanos                      uvarint, if flagged: the time's fraction of a second
+//	pos                        zigzag varint
+//	amount                     zigzag varint, if flagged
+//	pk                         value, if flagged
+//	nkeys, keys...             uvarint; each key: uvarint(type<<1 | inline), then
+//	                           an interned key's uvarint(local<<4 | shard), or an inline key's value
+//	nattrs, attrs...           uvarint; each attr: name uvarint, value
+//	value                      see value.go
+//
+// Keys of linking types are interned (they are what correlation joins on);
+// keys that only search (event ids, customer ids) are stored inline, which
+// spares the hash table. About 30 bytes per record plus its values, and no
+// pointers, so the garbage collector never scans it.
 
-type attrRef struct {
-	name Sym
-	val  strRef
-}
+const (
+	flagAmount = 1
+	flagPK     = 2
+	flagNanos  = 16
+)
 
-const flagAmount = 1
+// inlineMax is the longest value stored in the blob; longer ones (a stack
+// trace in a dead letter's headers) go to the segment's large values.
+const inlineMax = 2 << 10
 
-// rec is the compact form of a Record: no pointers, 64 bytes.
-type rec struct {
-	time     int64 // unix nanoseconds, UTC
-	amount   int64
-	pos      int64
-	kind     Sym
-	status   Sym
-	currency Sym
-	loc      Sym
-	pk       strRef
-	keyOff   uint32
-	attrOff  uint32
-	nKeys    uint8
-	nAttrs   uint8
-	style    Style
-	flags    uint8
+// segment holds the records of one writer (a writer starts a new segment
+// when its blob is full).
+type segment struct {
+	source Sym
+	// secs holds each record's time in whole seconds from base; records
+	// with a fraction of a second carry its nanoseconds in their body.
+	base  int64
+	secs  chunked[int32]
+	offs  chunked[uint32]
+	blob  blob
+	large [][]byte
 }
 
 // Store holds every record of a run. Writers add records concurrently; after
@@ -50,14 +63,15 @@ type rec struct {
 type Store struct {
 	syms     *symtab
 	keyTypes []string
+	interned []bool // per key type: values interned (linking types) or inline
 	keys     []keyTable
 
-	mu      sync.Mutex
-	writers []*Writer
-	sealed  bool
+	mu     sync.Mutex
+	segs   []*segment
+	sealed bool
 
 	// set by Seal
-	segBase []int     // first ID of each writer's records
+	segBase []int     // first ID of each segment's records; one more entry at the end
 	keyBase [][]KeyID // [type][shard] first KeyID
 	keyOwn  []keyOwner
 	nKeys   int
@@ -70,12 +84,27 @@ type keyOwner struct {
 	base  KeyID
 }
 
+// maxKeyTypes is how many key types the encoding can tell apart.
+const maxKeyTypes = 64
+
 // NewStore returns a store for records whose keys are of the given types.
-func NewStore(keyTypes []string) *Store {
-	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...)}
+// The values of types with interned[i] set get dense KeyIDs (correlation
+// joins on them); the others are kept with their record. A nil interned
+// interns every type.
+func NewStore(keyTypes []string, interned []bool) *Store {
+	if len(keyTypes) > maxKeyTypes {
+		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), maxKeyTypes))
+	}
+	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...), interned: make([]bool, len(keyTypes))}
+	for i := range s.interned {
+		s.interned[i] = interned == nil || interned[i]
+	}
 	s.keys = make([]keyTable, len(keyTypes))
 	return s
 }
+
+// Interned reports whether values of key type typ have KeyIDs.
+func (s *Store) Interned(typ int) bool { return s.interned[typ] }
 
 // KeyTypes returns the key types, in the order given to NewStore.
 func (s *Store) KeyTypes() []string { return s.keyTypes }
@@ -90,17 +119,25 @@ func (s *Store) KeyTypeIndex(typ string) int {
 	return -1
 }
 
-// Writer returns a new writer for records of one source. Each goroutine
-// uses its own writer.
-func (s *Store) Writer(source string) *Writer {
+func (s *Store) newSegment(source Sym) *segment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sealed {
-		panic("record: Writer on a sealed store")
+		panic("record: write to a sealed store")
 	}
+	seg := &segment{source: source}
+	s.segs = append(s.segs, seg)
+	return seg
+}
+
+// Writer returns a new writer for records of one source. Each goroutine
+// uses its own writer.
+func (s *Store) Writer(source string) *Writer {
 	src, _ := s.syms.intern(source)
-	w := &Writer{s: s, source: src, cache: map[string]Sym{}}
-	s.writers = append(s.writers, w)
+	w := &Writer{s: s, source: src, seg: s.newSegment(src), cache: map[string]Sym{}}
+	for i := range w.recent {
+		w.recent[i].typ = -1
+	}
 	return w
 }
 
@@ -108,12 +145,55 @@ func (s *Store) Writer(source string) *Writer {
 type Writer struct {
 	s      *Store
 	source Sym
+	seg    *segment
 	cache  map[string]Sym
-	recs   []rec
-	keys   []keyRef
-	attrs  []attrRef
-	arena  arena
+	buf    []byte
+	enc    []byte
+	n      int
+	// attrVals tracks, per attribute name, whether its values repeat
+	// enough to be stored as symbols.
+	attrVals map[Sym]*attrCard
+	// recent remembers key values this writer interned lately: records
+	// of one instance tend to come together and repeat them.
+	recent [recentKeys]recentKey
 }
+
+const recentKeys = 256
+
+type recentKey struct {
+	typ   int8 // -1 empty
+	shard uint16
+	local uint32
+	enc   string
+}
+
+// intern interns an encoded key value of type t, through the recent cache.
+func (w *Writer) intern(t int, enc []byte) (uint16, uint32, bool) {
+	h := uint32(t)*16777619 ^ uint32(len(enc))
+	for _, c := range enc {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	slot := &w.recent[h%recentKeys]
+	if slot.typ == int8(t) && slot.enc == bstring(enc) {
+		return slot.shard, slot.local, true
+	}
+	shard, local, ok := w.s.keys[t].intern(enc)
+	if ok && len(enc) <= 64 {
+		*slot = recentKey{typ: int8(t), shard: shard, local: local, enc: string(enc)}
+	}
+	return shard, local, ok
+}
+
+// attrCard follows the distinct values of one attribute in one writer:
+// while there are few (a SKU, a status message), values are symbols.
+type attrCard struct {
+	distinct int
+	high     bool
+}
+
+// maxSymValues is how many distinct values an attribute may have in one
+// writer and still be stored as symbols.
+const maxSymValues = 512
 
 func (w *Writer) sym(str string) Sym {
 	if id, ok := w.cache[str]; ok {
@@ -124,30 +204,86 @@ func (w *Writer) sym(str string) Sym {
 	return id
 }
 
-// Add copies r into the store. Keys of a type the store does not know and
-// keys with empty values are an error; the caller validated the mapping.
+// attrValue encodes an attribute value, as a symbol while the attribute's
+// values repeat.
+func (w *Writer) attrValue(name Sym, v string) {
+	c := w.attrVals[name]
+	if c == nil {
+		if w.attrVals == nil {
+			w.attrVals = map[Sym]*attrCard{}
+		}
+		c = &attrCard{}
+		w.attrVals[name] = c
+	}
+	if !c.high && len(v) <= 64 {
+		sym, seen := w.cache[v]
+		if !seen {
+			if c.distinct >= maxSymValues {
+				c.high = true
+				w.value(v)
+				return
+			}
+			c.distinct++
+			sym = w.sym(v)
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(sym)<<2|modeSym)
+		return
+	}
+	w.value(v)
+}
+
+func (w *Writer) value(v string) {
+	if len(v) > inlineMax {
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.seg.large))<<2|modeLarge)
+		w.seg.large = append(w.seg.large, []byte(v))
+		return
+	}
+	w.buf = appendValue(w.buf, v)
+}
+
+// Add copies r into the store. An undeclared key type, a key given twice
+// or a key value longer than 64 KiB is an error; empty key values are not
+// keys.
 func (w *Writer) Add(r *Record) error {
 	if len(r.Keys) > 255 || len(r.Attrs) > 255 {
 		return fmt.Errorf("record has %d keys and %d attributes; at most 255 of each", len(r.Keys), len(r.Attrs))
 	}
-	c := rec{
-		time:     r.Time.UnixNano(),
-		amount:   r.Amount,
-		pos:      r.Prov.Pos,
-		kind:     w.sym(r.Kind),
-		status:   w.sym(r.Status),
-		currency: w.sym(r.Currency),
-		loc:      w.sym(r.Prov.Loc),
-		style:    r.Prov.Style,
-		keyOff:   uint32(len(w.keys)),
-		attrOff:  uint32(len(w.attrs)),
-	}
+	b := w.buf[:0]
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Status)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Currency)))
+	b = binary.AppendUvarint(b, uint64(w.sym(r.Prov.Loc)))
+	flags := byte(r.Prov.Style) << 2
 	if r.HasAmount {
-		c.flags |= flagAmount
+		flags |= flagAmount
 	}
 	if r.Prov.Key != "" {
-		c.pk = w.arena.add(r.Prov.Key)
+		flags |= flagPK
 	}
+	sec, nsec := r.Time.Unix(), r.Time.Nanosecond()
+	if nsec != 0 {
+		flags |= flagNanos
+	}
+	b = append(b, flags)
+	if nsec != 0 {
+		b = binary.AppendUvarint(b, uint64(nsec))
+	}
+	b = binary.AppendVarint(b, r.Prov.Pos)
+	if r.HasAmount {
+		b = binary.AppendVarint(b, r.Amount)
+	}
+	w.buf = b
+	if r.Prov.Key != "" {
+		w.value(r.Prov.Key)
+	}
+	nk := 0
+	for _, k := range r.Keys {
+		if k.Value != "" {
+			nk++
+		}
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(nk))
+	var seen uint64 // key types given, as bits
 	for _, k := range r.Keys {
 		if k.Value == "" {
 			continue
@@ -156,35 +292,55 @@ func (w *Writer) Add(r *Record) error {
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
 		}
-		if hasKeyType(w.keys[c.keyOff:], uint16(t)) {
+		if seen&(1<<t) != 0 {
 			return fmt.Errorf("key type %q given twice", k.Name)
 		}
-		shard, local := w.s.keys[t].intern(k.Value)
-		w.keys = append(w.keys, keyRef{typ: uint16(t), shard: shard, local: local})
-		c.nKeys++
+		seen |= 1 << t
+		if len(k.Value) > maxKeyLen {
+			return fmt.Errorf("key %s is %d bytes long; at most %d", k.Name, len(k.Value), maxKeyLen)
+		}
+		if !w.s.interned[t] {
+			w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1|1)
+			w.buf = appendValue(w.buf, k.Value)
+			continue
+		}
+		w.enc = appendValue(w.enc[:0], k.Value)
+		shard, local, ok := w.intern(t, w.enc)
+		if !ok {
+			return fmt.Errorf("key type %q holds more distinct values than one store can", k.Name)
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1)
+		w.buf = binary.AppendUvarint(w.buf, uint64(local)<<4|uint64(shard))
 	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
 	for _, a := range r.Attrs {
-		w.attrs = append(w.attrs, attrRef{name: w.sym(a.Name), val: w.arena.add(a.Value)})
-		c.nAttrs++
+		name := w.sym(a.Name)
+		w.buf = binary.AppendUvarint(w.buf, uint64(name))
+		w.attrValue(name, a.Value)
 	}
-	w.recs = append(w.recs, c)
+	if w.seg.secs.len() == 0 {
+		w.seg.base = sec
+	}
+	dst, off, ok := w.seg.blob.reserve(len(w.buf))
+	if !ok || sec-w.seg.base > math.MaxInt32 || sec-w.seg.base < math.MinInt32 {
+		// The blob is full, or the time is more than 68 years from the
+		// segment's first: start a new segment.
+		w.seg = w.s.newSegment(w.source)
+		w.seg.base = sec
+		dst, off, _ = w.seg.blob.reserve(len(w.buf))
+	}
+	copy(dst, w.buf)
+	w.seg.secs.append(int32(sec - w.seg.base))
+	w.seg.offs.append(off)
+	w.n++
 	return nil
 }
 
-func hasKeyType(keys []keyRef, t uint16) bool {
-	for _, k := range keys {
-		if k.typ == t {
-			return true
-		}
-	}
-	return false
-}
-
 // Len returns the number of records this writer added.
-func (w *Writer) Len() int { return len(w.recs) }
+func (w *Writer) Len() int { return w.n }
 
 // Seal ends writing and numbers records and keys densely. Records are
-// numbered writer by writer, in the order writers were created.
+// numbered segment by segment, in the order segments were created.
 func (s *Store) Seal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,9 +349,9 @@ func (s *Store) Seal() {
 	}
 	s.sealed = true
 	s.names = s.syms.snapshot()
-	s.segBase = make([]int, len(s.writers)+1)
-	for i, w := range s.writers {
-		s.segBase[i+1] = s.segBase[i] + len(w.recs)
+	s.segBase = make([]int, len(s.segs)+1)
+	for i, seg := range s.segs {
+		s.segBase[i+1] = s.segBase[i] + seg.secs.len()
 	}
 	s.keyBase = make([][]KeyID, len(s.keys))
 	next := KeyID(0)
@@ -204,10 +360,18 @@ func (s *Store) Seal() {
 		for sh := range s.keys[t].shards {
 			s.keyBase[t][sh] = next
 			s.keyOwn = append(s.keyOwn, keyOwner{typ: uint16(t), shard: uint16(sh), base: next})
-			next += KeyID(len(s.keys[t].shards[sh].refs))
+			shard := &s.keys[t].shards[sh]
+			next += KeyID(shard.offs.len())
+			shard.offs.trim()
+			shard.blob.trim()
 		}
 	}
 	s.nKeys = int(next)
+	for _, seg := range s.segs {
+		seg.secs.trim()
+		seg.offs.trim()
+		seg.blob.trim()
+	}
 }
 
 // Len returns the number of records. The store must be sealed.
@@ -216,41 +380,119 @@ func (s *Store) Len() int { return s.segBase[len(s.segBase)-1] }
 // NumKeys returns the number of distinct (key type, value) pairs.
 func (s *Store) NumKeys() int { return s.nKeys }
 
-func (s *Store) at(id ID) (*Writer, *rec) {
-	i := sort.Search(len(s.writers), func(i int) bool { return s.segBase[i+1] > int(id) })
-	w := s.writers[i]
-	return w, &w.recs[int(id)-s.segBase[i]]
+func (s *Store) at(id ID) (*segment, int) {
+	i := sort.Search(len(s.segs), func(i int) bool { return s.segBase[i+1] > int(id) })
+	return s.segs[i], int(id) - s.segBase[i]
+}
+
+// body is a decoder over one record's encoding.
+type body struct {
+	seg   *segment
+	b     []byte
+	i     int
+	names []string
+}
+
+func (s *Store) body(id ID) body {
+	seg, i := s.at(id)
+	return body{seg: seg, b: seg.blob.from(seg.offs.at(i)), names: s.names}
+}
+
+func (d *body) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *body) varint() int64 {
+	v, n := binary.Varint(d.b[d.i:])
+	d.i += n
+	return v
+}
+
+func (d *body) value() string {
+	v, n := decodeValue(d.b[d.i:], d.seg.large, d.names)
+	d.i += n
+	return v
+}
+
+// rawValue returns the encoding of the value at d and skips it.
+func (d *body) rawValue() []byte {
+	n := encodedLen(d.b[d.i:])
+	b := d.b[d.i : d.i+n]
+	d.i += n
+	return b
+}
+
+// key reads one key: its type, and either its KeyID or its inline encoding.
+func (d *body) key(s *Store) (typ int, id KeyID, inline []byte) {
+	h := d.uvarint()
+	typ = int(h >> 1)
+	if h&1 == 1 {
+		return typ, -1, d.rawValue()
+	}
+	v := d.uvarint()
+	return typ, s.keyBase[typ][v&(keyShards-1)] + KeyID(v>>4), nil
+}
+
+// head decodes the fixed part and leaves d at the keys.
+func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount int64, pk string) {
+	kind, status, currency, loc = Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint()), Sym(d.uvarint())
+	flags = d.b[d.i]
+	d.i++
+	if flags&flagNanos != 0 {
+		d.uvarint()
+	}
+	pos = d.varint()
+	if flags&flagAmount != 0 {
+		amount = d.varint()
+	}
+	if flags&flagPK != 0 {
+		pk = d.value()
+	}
+	return
 }
 
 // Time returns when the record happened.
-func (s *Store) Time(id ID) time.Time {
-	_, r := s.at(id)
-	return time.Unix(0, r.time).UTC()
-}
+func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
 
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {
-	_, r := s.at(id)
-	return r.time
+	seg, i := s.at(id)
+	ns := (seg.base + int64(seg.secs.at(i))) * 1e9
+	b := seg.blob.from(seg.offs.at(i))
+	// Skip the four symbols to the flags.
+	p := 0
+	for k := 0; k < 4; k++ {
+		for b[p] >= 0x80 {
+			p++
+		}
+		p++
+	}
+	if b[p]&flagNanos != 0 {
+		n, _ := binary.Uvarint(b[p+1:])
+		ns += int64(n)
+	}
+	return ns
 }
 
 // Kind returns the record's kind.
 func (s *Store) Kind(id ID) string {
-	_, r := s.at(id)
-	return s.names[r.kind]
+	d := s.body(id)
+	return s.names[d.uvarint()]
 }
 
 // Source returns the name of the source the record came from.
 func (s *Store) Source(id ID) string {
-	w, _ := s.at(id)
-	return s.names[w.source]
+	seg, _ := s.at(id)
+	return s.names[seg.source]
 }
 
 // Sig returns the interned source, kind and status of a record: the
 // fields most matchers look at.
 func (s *Store) Sig(id ID) (source, kind, status Sym) {
-	w, r := s.at(id)
-	return w.source, r.kind, r.status
+	d := s.body(id)
+	return d.seg.source, Sym(d.uvarint()), Sym(d.uvarint())
 }
 
 // SymName returns the string of an interned symbol.
@@ -259,38 +501,92 @@ func (s *Store) SymName(id Sym) string { return s.names[id] }
 // Sym returns the symbol of a string, if any record used it.
 func (s *Store) Sym(str string) (Sym, bool) { return s.syms.lookup(str) }
 
-// Keys calls fn for each key of the record with its type index and KeyID.
+// Keys calls fn for each interned key of the record (the linking types)
+// with its type index and KeyID.
 func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		fn(int(k.typ), s.keyBase[k.typ][k.shard]+KeyID(k.local))
-	}
-}
-
-// KeyOf returns the value of the record's key of type typ (an index).
-func (s *Store) KeyOf(id ID, typ int) (string, bool) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		if int(k.typ) == typ {
-			return s.keys[k.typ].value(k.shard, k.local), true
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		if t, k, inline := d.key(s); inline == nil {
+			fn(t, k)
 		}
 	}
-	return "", false
 }
 
-// KeyID returns the KeyID of the record's key of type typ (an index).
+// KeyValues calls fn for each key of the record with its type index and
+// value.
+func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		if inline != nil {
+			v, _ := decodeValue(inline, nil, nil)
+			fn(t, v)
+		} else {
+			_, v := s.Key(k)
+			fn(t, v)
+		}
+	}
+}
+
+// KeyID returns the KeyID of the record's key of type typ (an interned
+// type).
 func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
-	w, r := s.at(id)
-	for _, k := range w.keys[r.keyOff : r.keyOff+uint32(r.nKeys)] {
-		if int(k.typ) == typ {
-			return s.keyBase[k.typ][k.shard] + KeyID(k.local), true
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		if t, k, inline := d.key(s); t == typ && inline == nil {
+			return k, true
 		}
 	}
 	return 0, false
 }
 
-// LookupKey finds the KeyID of a key value of the given type.
+// KeyOf returns the value of the record's key of type typ (an index).
+func (s *Store) KeyOf(id ID, typ int) (string, bool) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		if t != typ {
+			continue
+		}
+		if inline != nil {
+			v, _ := decodeValue(inline, nil, nil)
+			return v, true
+		}
+		_, v := s.Key(k)
+		return v, true
+	}
+	return "", false
+}
+
+// KeyRaw returns the encoding of the record's key of type typ: equal
+// values have equal encodings, and getting it allocates nothing.
+func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		if t != typ {
+			continue
+		}
+		if inline != nil {
+			return inline, true
+		}
+		i := sort.Search(len(s.keyOwn), func(i int) bool { return s.keyOwn[i].base > k }) - 1
+		o := s.keyOwn[i]
+		return s.keys[o.typ].encoded(o.shard, uint32(k-o.base)), true
+	}
+	return nil, false
+}
+
+// LookupKey finds the KeyID of a key value of the given (interned) type.
 func (s *Store) LookupKey(typ int, value string) (KeyID, bool) {
+	if !s.interned[typ] {
+		return 0, false
+	}
 	shard, local, ok := s.keys[typ].lookup(value)
 	if !ok {
 		return 0, false
@@ -308,27 +604,27 @@ func (s *Store) Key(k KeyID) (typ int, value string) {
 // Get fills r with the record's fields. Strings in r stay valid as long as
 // the store lives and must not be modified.
 func (s *Store) Get(id ID, r *Record) {
-	w, c := s.at(id)
+	d := s.body(id)
+	kind, status, currency, loc, flags, pos, amount, pk := d.head()
 	r.Reset()
-	r.Kind = s.names[c.kind]
-	r.Status = s.names[c.status]
-	r.Time = time.Unix(0, c.time).UTC()
-	r.Amount = c.amount
-	r.HasAmount = c.flags&flagAmount != 0
-	r.Currency = s.names[c.currency]
-	for _, k := range w.keys[c.keyOff : c.keyOff+uint32(c.nKeys)] {
-		r.Keys = append(r.Keys, KV{Name: s.keyTypes[k.typ], Value: s.keys[k.typ].value(k.shard, k.local)})
+	r.Kind, r.Status, r.Currency = s.names[kind], s.names[status], s.names[currency]
+	r.Time = s.Time(id)
+	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
+	for n := d.uvarint(); n > 0; n-- {
+		t, k, inline := d.key(s)
+		var v string
+		if inline != nil {
+			v, _ = decodeValue(inline, nil, nil)
+		} else {
+			_, v = s.Key(k)
+		}
+		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: v})
 	}
-	for _, a := range w.attrs[c.attrOff : c.attrOff+uint32(c.nAttrs)] {
-		r.Attrs = append(r.Attrs, KV{Name: s.names[a.name], Value: w.arena.str(a.val)})
+	for n := d.uvarint(); n > 0; n-- {
+		name := s.names[d.uvarint()]
+		r.Attrs = append(r.Attrs, KV{Name: name, Value: d.value()})
 	}
-	r.Prov = Provenance{
-		Source: s.names[w.source],
-		Loc:    s.names[c.loc],
-		Pos:    c.pos,
-		Key:    w.arena.str(c.pk),
-		Style:  c.style,
-	}
+	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
 }
 
 // Record returns a copy of the record's fields.
@@ -338,43 +634,61 @@ func (s *Store) Record(id ID) Record {
 	return r
 }
 
-// Memory estimates the bytes the store holds, for benchmarks and progress.
-func (s *Store) Memory() int {
-	n := 0
-	for _, w := range s.writers {
-		n += 64*cap(w.recs) + 8*cap(w.keys) + 16*cap(w.attrs) + w.arena.size()
-	}
-	for i := range s.keys {
-		n += s.keys[i].memory()
-	}
-	return n
-}
-
 // Less orders records by time, then by where they came from (source,
-// location, position, kind), so the order never depends on the order in
-// which concurrent readers happened to add them.
+// location, position, primary key, kind), so the order never depends on
+// the order in which concurrent readers happened to add them.
 func (s *Store) Less(a, b ID) bool {
-	wa, ra := s.at(a)
-	wb, rb := s.at(b)
-	if ra.time != rb.time {
-		return ra.time < rb.time
+	ta, tb := s.UnixNano(a), s.UnixNano(b)
+	if ta != tb {
+		return ta < tb
 	}
-	if wa.source != wb.source {
-		return s.names[wa.source] < s.names[wb.source]
+	da, db := s.body(a), s.body(b)
+	if da.seg.source != db.seg.source {
+		return s.names[da.seg.source] < s.names[db.seg.source]
 	}
-	if ra.loc != rb.loc {
-		return s.names[ra.loc] < s.names[rb.loc]
+	ka, _, _, la, _, pa, _, pka := da.head()
+	kb, _, _, lb, _, pb, _, pkb := db.head()
+	if la != lb {
+		return s.names[la] < s.names[lb]
 	}
-	if ra.pos != rb.pos {
-		return ra.pos < rb.pos
+	if pa != pb {
+		return pa < pb
 	}
-	if ra.pk != rb.pk {
-		if ka, kb := wa.arena.str(ra.pk), wb.arena.str(rb.pk); ka != kb {
-			return ka < kb
-		}
+	if pka != pkb {
+		return pka < pkb
 	}
-	if ra.kind != rb.kind {
-		return s.names[ra.kind] < s.names[rb.kind]
+	if ka != kb {
+		return s.names[ka] < s.names[kb]
 	}
 	return a < b
+}
+
+// Stats says how many bytes the store holds, by part.
+type Stats struct {
+	Records    int // times, offsets and encoded bodies
+	KeyTable   int // the hash tables of key values
+	KeyStrings int // the key values themselves
+}
+
+// Total is the sum of the parts.
+func (st Stats) Total() int { return st.Records + st.KeyTable + st.KeyStrings }
+
+// Memory reports the store's size.
+func (s *Store) Memory() Stats {
+	var st Stats
+	s.mu.Lock()
+	segs := append([]*segment(nil), s.segs...)
+	s.mu.Unlock()
+	for _, seg := range segs {
+		st.Records += seg.secs.bytes() + seg.offs.bytes() + seg.blob.size()
+		for _, l := range seg.large {
+			st.Records += len(l)
+		}
+	}
+	for i := range s.keys {
+		t, str := s.keys[i].memory()
+		st.KeyTable += t
+		st.KeyStrings += str
+	}
+	return st
 }

@@ -2,13 +2,14 @@ package record
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 )
 
 func TestStoreRoundTrip(t *testing.T) {
-	st := NewStore([]string{"charge_id", "order_id"})
+	st := NewStore([]string{"charge_id", "order_id"}, nil)
 	w := st.Writer("provider")
 	buf := []byte("ch_1")
 	r := Record{
@@ -69,7 +70,7 @@ func TestProvenanceString(t *testing.T) {
 // TestConcurrentWriters: writers on several goroutines intern the same key
 // values to the same KeyID, and record order ties break by provenance.
 func TestConcurrentWriters(t *testing.T) {
-	st := NewStore([]string{"order_id"})
+	st := NewStore([]string{"order_id"}, nil)
 	const writers, per = 4, 20000
 	var wg sync.WaitGroup
 	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
@@ -123,7 +124,7 @@ func TestConcurrentWriters(t *testing.T) {
 
 // BenchmarkAdd measures storing a typical record (3 keys, 1 attribute).
 func BenchmarkAdd(b *testing.B) {
-	st := NewStore([]string{"charge_id", "idempotency_key", "order_id"})
+	st := NewStore([]string{"charge_id", "idempotency_key", "order_id"}, nil)
 	w := st.Writer("provider")
 	keys := make([]string, 1<<16)
 	for i := range keys {
@@ -137,5 +138,66 @@ func BenchmarkAdd(b *testing.B) {
 		r.Keys = append(r.Keys[:0], KV{"order_id", k}, KV{"charge_id", "ch_" + k}, KV{"idempotency_key", "idem_" + k})
 		r.Prov.Pos = int64(i)
 		w.Add(&r)
+	}
+}
+
+// TestValues: values keep their exact text whatever their encoding: UUIDs
+// (stored in 16 bytes), upper-case look-alikes (stored as they are), large
+// values, inline (search-only) keys.
+func TestValues(t *testing.T) {
+	st := NewStore([]string{"event_id", "customer_id"}, []bool{true, false})
+	w := st.Writer("s")
+	values := []string{
+		"evt_4a40424d-0877-477d-a8d1-401188c3c973",
+		"4a40424d-0877-477d-a8d1-401188c3c973",
+		"x-4A40424D-0877-477D-A8D1-401188C3C973-y",
+		"pre:4a40424d-0877-477d-a8d1-401188c3c973:4a40424d-0877-477d-a8d1-401188c3c973",
+		"plain",
+		strings.Repeat("stack trace line\n", 500),
+	}
+	for i, v := range values {
+		keyVal := v
+		if len(keyVal) > 200 {
+			keyVal = fmt.Sprint("k", i)
+		}
+		r := Record{Kind: "k", Time: time.Unix(int64(i), int64(i)*1e8), Keys: []KV{{"event_id", keyVal}, {"customer_id", "cus_" + keyVal}},
+			Attrs: []KV{{"a", v}}, Prov: Provenance{Source: "s", Loc: "f", Key: v, Style: StyleKey}}
+		if err := w.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	for i, v := range values {
+		keyVal := v
+		if len(keyVal) > 200 {
+			keyVal = fmt.Sprint("k", i)
+		}
+		r := st.Record(ID(i))
+		if !r.Time.Equal(time.Unix(int64(i), int64(i)*1e8)) || r.Prov.Style != StyleKey {
+			t.Errorf("record %d: time %v style %v", i, r.Time, r.Prov.Style)
+		}
+		if r.Attr("a") != v || r.Prov.Key != v {
+			t.Errorf("value %d came back as %q", i, r.Attr("a"))
+		}
+		if k, _ := r.Key("event_id"); k != keyVal {
+			t.Errorf("key %d came back as %q", i, k)
+		}
+		if k, _ := st.KeyOf(ID(i), 1); k != "cus_"+keyVal {
+			t.Errorf("inline key %d came back as %q", i, k)
+		}
+		if _, ok := st.KeyID(ID(i), 1); ok {
+			t.Error("a search-only key has a KeyID")
+		}
+		if k, ok := st.LookupKey(0, keyVal); !ok || k < 0 {
+			t.Errorf("LookupKey(%q) failed", keyVal)
+		}
+	}
+	a, _ := st.KeyRaw(0, 0)
+	b, _ := st.KeyRaw(1, 0)
+	if string(a) == string(b) {
+		t.Error("different values share an encoding")
+	}
+	if len(a) > 30 {
+		t.Errorf("a prefixed UUID takes %d bytes, want about 22", len(a))
 	}
 }

@@ -229,41 +229,10 @@ func (j *judge) deadLetters() {
 
 // duplicates reports events delivered more than once by one source.
 func (j *judge) duplicates() {
-	if j.m.DeliveryType < 0 {
+	if len(j.in.Deliveries) == 0 {
 		return
 	}
-	type dk struct {
-		src, kind record.Sym
-		key       record.KeyID
-	}
-	var first map[dk]int // key -> index into groups
-	var groups [][]record.ID
-	for _, id := range j.in.Records {
-		k, ok := j.st.KeyID(id, j.m.DeliveryType)
-		if !ok {
-			continue
-		}
-		src, kind, _ := j.st.Sig(id)
-		if first == nil {
-			first = make(map[dk]int, len(j.in.Records))
-		}
-		d := dk{src, kind, k}
-		if g, seen := first[d]; seen {
-			groups[g] = append(groups[g], id)
-			continue
-		}
-		first[d] = len(groups)
-		groups = append(groups, []record.ID{id})
-	}
-	var dups [][]record.ID
-	for _, g := range groups {
-		if len(g) > 1 {
-			dups = append(dups, g)
-		}
-	}
-	if len(dups) == 0 {
-		return
-	}
+	dups := slices.Clone(j.in.Deliveries)
 	value := func(g []record.ID) string {
 		v, _ := j.st.KeyOf(g[0], j.m.DeliveryType)
 		return v

@@ -148,6 +148,9 @@ type Instance struct {
 	Aborted    bool
 	FailedStep string
 	FailedAt   time.Time
+	// Deliveries are the groups of records that are one event delivered
+	// more than once (same delivery key, source and kind), in time order.
+	Deliveries [][]record.ID
 	// RuleErrors are invariants that could not be evaluated on this
 	// instance (an expression error on its data); the others still were.
 	RuleErrors []string
