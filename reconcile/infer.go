@@ -37,7 +37,8 @@ type inferer struct {
 
 type deliveryKey struct {
 	src, kind record.Sym
-	key       string // the value's encoding, a view into the store
+	id        record.KeyID // for an interned key type
+	raw       string       // else the value's encoding, a view into the store
 }
 
 func (r *Result) newInferer() *inferer {
@@ -80,8 +81,8 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		src, kind, _ := st.Sig(id)
 		dup := false
 		if m.DeliveryType >= 0 {
-			if raw, ok := st.KeyRaw(id, m.DeliveryType); ok {
-				dk := deliveryKey{src: src, kind: kind, key: unsafe.String(unsafe.SliceData(raw), len(raw))}
+			if k, raw, ok := st.KeyIdent(id, m.DeliveryType); ok {
+				dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
 				if g, ok := x.seen[dk]; ok {
 					dup = true
 					x.groups[g] = append(x.groups[g], id)

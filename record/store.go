@@ -562,6 +562,20 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 	return "", false
 }
 
+// KeyIdent returns an identity of the record's key of type typ that is
+// cheap to compare: its KeyID for an interned type, else the encoding of
+// its value (equal values have equal encodings). Nothing is allocated.
+func (s *Store) KeyIdent(id ID, typ int) (k KeyID, raw []byte, ok bool) {
+	d := s.body(id)
+	d.head()
+	for n := d.uvarint(); n > 0; n-- {
+		if t, k, inline := d.key(s); t == typ {
+			return k, inline, true
+		}
+	}
+	return 0, nil, false
+}
+
 // KeyRaw returns the encoding of the record's key of type typ: equal
 // values have equal encodings, and getting it allocates nothing.
 func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {

@@ -11,7 +11,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -78,7 +80,9 @@ the broken and ambiguous ones.`,
 	})
 	root.AddCommand(newCheckCmd(stdout, stderr), newExplainCmd(stdout, stderr), newListCmd(stdout, stderr), newDoctorCmd(stdout, stderr))
 	var verbose bool
+	var memLimit string
 	root.PersistentFlags().BoolVarP(&verbose, "verbose", "v", false, "log what each phase took to stderr")
+	root.PersistentFlags().StringVar(&memLimit, "memory-limit", "", "soft memory limit, e.g. 1GiB or 900MiB: the garbage collector works harder near it (like GOMEMLIMIT)")
 	prof := &profiler{}
 	root.PersistentFlags().StringVar(&prof.cpu, "cpuprofile", "", "write a CPU profile to this file (go tool pprof)")
 	root.PersistentFlags().StringVar(&prof.mem, "memprofile", "", "write a heap profile to this file when the command ends")
@@ -88,6 +92,13 @@ the broken and ambiguous ones.`,
 			level = slog.LevelDebug
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+		if memLimit != "" {
+			n, err := parseBytes(memLimit)
+			if err != nil {
+				return usagef("--memory-limit: %v", err)
+			}
+			debug.SetMemoryLimit(n)
+		}
 		return prof.start()
 	}
 	// Repair plans and dead-letter triage (plan.go, dlq.go).
@@ -185,6 +196,27 @@ func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config,
 		return nil, nil, err
 	}
 	return cfg, res, nil
+}
+
+// parseBytes reads sizes like 1GiB, 900MiB, 512MB or a plain byte count.
+func parseBytes(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	for _, u := range units {
+		if num, ok := strings.CutSuffix(s, u.suffix); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+			if err != nil || v <= 0 {
+				break
+			}
+			return int64(v * float64(u.n)), nil
+		}
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil && v > 0 {
+		return v, nil
+	}
+	return 0, fmt.Errorf("%q is not a size such as 1GiB or 900MiB", s)
 }
 
 // args wraps a cobra argument check so that its error is a usage error.
