@@ -131,6 +131,9 @@ func quoteTable(t string) string {
 func bindQuery(q string, since, until time.Time) (bound boundQuery, usesSince bool, err error) {
 	type marker struct{ name string }
 	ms, mu := &marker{"since"}, &marker{"until"}
+	// sqlx reads "::" as an escaped ":"; a cast (created_at::date) must
+	// reach the server as written.
+	q = strings.ReplaceAll(q, "::", "::::")
 	out, args, err := sqlx.BindNamed(sqlx.DOLLAR, q, map[string]any{"since": ms, "until": mu})
 	if err != nil {
 		msg := err.Error()
