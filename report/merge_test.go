@@ -1,6 +1,9 @@
 package report
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,5 +68,16 @@ func TestMergeSettlesOrphans(t *testing.T) {
 	// Records: 10 per shard, of which 4 (without a root key) every shard read.
 	if got := m.Sources[0].Records; got != 16 {
 		t.Errorf("merged records %d, want 6+6+4 = 16", got)
+	}
+}
+
+func TestBaselineRefusesAShardReport(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "shard.json")
+	b, _ := json.Marshal(shardRep(1, 4))
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadBaseline(p); err == nil || !strings.Contains(err.Error(), "shard 1/4 only") {
+		t.Errorf("a shard report taken as baseline: %v", err)
 	}
 }
