@@ -123,8 +123,12 @@ func Open(t testing.TB) *sql.DB {
 	return db
 }
 
-// Main runs the tests and drops the database they created.
-func Main(m *testing.M) {
+// Main runs the tests, drops the database they created and exits.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests, drops the database they created and returns the
+// exit code, for a TestMain with more to clean up.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if dbName != "" {
 		if db, err := sql.Open("postgres", adminDB); err == nil {
@@ -135,7 +139,7 @@ func Main(m *testing.M) {
 			db.Close()
 		}
 	}
-	os.Exit(code)
+	return code
 }
 
 // Fresh creates another database on the same server for one test, and
