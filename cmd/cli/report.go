@@ -32,7 +32,7 @@ type mergeOptions struct {
 	baseline string
 }
 
-func newMergeCmd(stdout, _ io.Writer) *cobra.Command {
+func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
 	o := &mergeOptions{}
 	cmd := &cobra.Command{
 		Use:   "merge SHARD.json...",
@@ -46,7 +46,7 @@ failed (the merged report is marked incomplete), 2 for bad or missing reports.`,
 		Example: `  vitals report merge shard-*.json --out report.json --baseline yesterday.json`,
 		Args:    args(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, paths []string) error {
-			return runMerge(cmd.Context(), o, paths, stdout)
+			return runMerge(cmd.Context(), o, paths, stdout, stderr)
 		},
 	}
 	f := cmd.Flags()
@@ -57,7 +57,7 @@ failed (the merged report is marked incomplete), 2 for bad or missing reports.`,
 	return cmd
 }
 
-func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout io.Writer) error {
+func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stderr io.Writer) error {
 	format, err := report.ParseFormat(o.format)
 	if err != nil {
 		return usagef("--format: %v", err)
@@ -100,6 +100,11 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout io.Wr
 	}
 	if err != nil {
 		return err
+	}
+	// The JSON report holds them too (merged.warnings); say them where a
+	// person or a CI log sees them.
+	for _, w := range rep.Merged.Warnings {
+		fmt.Fprintf(stderr, "vitals: merge: %s\n", w)
 	}
 	if !rep.Run.Complete {
 		var failed []error
