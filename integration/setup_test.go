@@ -16,7 +16,13 @@ import (
 	"github.com/vitals-dev/vitals/internal/pgtest"
 )
 
-func TestMain(m *testing.M) { pgtest.Main(m) }
+func TestMain(m *testing.M) {
+	code := pgtest.Run(m)
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
 
 const fixtures = "../fixtures/checkout"
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/shard"
 	"github.com/vitals-dev/vitals/sources"
 )
 
@@ -27,6 +28,12 @@ type SourceReport struct {
 	BadList       []BadInput
 	Coverage      sources.Coverage
 	Err           error
+	// Pushdown: the source read only the shard's part (sharded runs).
+	Pushdown bool
+	// Unrooted and UnrootedOutside count the records (kept, and after
+	// as_of) that carry no root key; counted in sharded runs only, where
+	// every shard reads them.
+	Unrooted, UnrootedOutside int
 	// Kinds are the record kinds the source can produce ("event:*" is a
 	// prefix, "*" any kind).
 	Kinds []string
@@ -42,6 +49,10 @@ type Options struct {
 	Workers int
 	// Log receives debug lines: what each phase took. Nil: slog.Default().
 	Log *slog.Logger
+	// Shard, when on, makes the run audit only the instances (and orphan
+	// groups) it owns; see package shard. Sources that push the filter
+	// down read less; the others read everything.
+	Shard shard.Spec
 }
 
 // Run reads every source and links the records into instances. A source
@@ -60,6 +71,12 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	for i, s := range in.Sources {
 		sinks[i] = &sink{name: s.Name, store: store, strict: opts.Strict, asOf: in.AsOf}
 		res.Sources[i] = SourceReport{Name: s.Name, Type: s.Type, Kinds: kindsOf(s.Source)}
+		if opts.Shard.On() {
+			sinks[i].root = in.Model.Root
+			if p, ok := s.Source.(sources.Sharder); ok && p.Pushdown() {
+				res.Sources[i].Pushdown = true
+			}
+		}
 	}
 
 	parent := ctx
@@ -70,6 +87,9 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 	var strictErr error
 	var mu sync.Mutex
 	w := in.readWindow()
+	if opts.Shard.On() {
+		w.Shard = sources.Shard{Spec: opts.Shard, Root: in.Model.Root}
+	}
 	for i, s := range in.Sources {
 		wg.Add(1)
 		go func(i int, s SourceSpec) {
@@ -110,6 +130,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		}
 		rep := &res.Sources[i]
 		rep.Records, rep.Filtered, rep.OutsideWindow, rep.Bad, rep.BadList = s.records, s.filtered, s.outside, s.bad, s.badList
+		rep.Unrooted, rep.UnrootedOutside = s.unrooted, s.unrootedOutside
 		if rep.Err != nil {
 			res.Complete = false
 		}

@@ -28,6 +28,7 @@ type Result struct {
 	// several (by component index).
 	multiRoot map[int][]string
 	cov       *coverage
+	owned     []int32 // sharded runs: the components this shard evaluates
 }
 
 // Len returns the number of components: instances and orphan groups.
@@ -46,16 +47,22 @@ const batchSize = 256
 
 // Each evaluates every instance and orphan group, in parallel, and calls fn
 // with each in order: instances by root, then orphans. fn runs on one
-// goroutine; returning an error stops the iteration.
+// goroutine; returning an error stops the iteration. In a sharded run it
+// evaluates only the components the shard owns (see Owned).
 func (r *Result) Each(ctx context.Context, fn func(*saga.Instance) error) error {
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
+	}
+	comp := r.ownedIndex()
+	total := len(r.comps)
+	if comp != nil {
+		total = len(comp)
 	}
 	workers := r.opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	nb := (len(r.comps) + batchSize - 1) / batchSize
+	nb := (total + batchSize - 1) / batchSize
 	results := make([]chan batchResult, nb)
 	for i := range results {
 		results[i] = make(chan batchResult, 1)
@@ -90,9 +97,13 @@ func (r *Result) Each(ctx context.Context, fn func(*saga.Instance) error) error 
 			x := r.newInferer()
 			for b := range jobs {
 				var br batchResult
-				end := min((b+1)*batchSize, len(r.comps))
+				end := min((b+1)*batchSize, total)
 				for i := b * batchSize; i < end && br.err == nil; i++ {
-					in, err := r.evaluate(x, i)
+					c := i
+					if comp != nil {
+						c = int(comp[i])
+					}
+					in, err := r.evaluate(x, c)
 					br.err = err
 					br.ins = append(br.ins, in)
 				}

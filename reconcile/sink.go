@@ -35,6 +35,7 @@ type sink struct {
 	store  *record.Store
 	strict bool
 	asOf   time.Time
+	root   string // sharded runs: count records without this key type
 
 	progress atomic.Int64 // records so far, for progress display
 	state    atomic.Int32 // reading, done or failed, for progress display
@@ -46,6 +47,8 @@ type sink struct {
 	outside  int
 	bad      int
 	badList  []BadInput
+
+	unrooted, unrootedOutside int
 }
 
 func (s *sink) Writer() sources.Writer {
@@ -88,19 +91,32 @@ type writer struct {
 	filtered int
 	outside  int
 	pending  int64
+
+	unrooted, unrootedOutside int
 }
 
 func (w *writer) Record(r *record.Record) error {
+	unrooted := false
+	if w.s.root != "" {
+		_, rooted := r.Key(w.s.root)
+		unrooted = !rooted
+	}
 	if r.Time.After(w.s.asOf) {
 		// Evidence from after as_of did not exist at as_of: a run stays
 		// reproducible whenever it is repeated.
 		w.outside++
+		if unrooted {
+			w.unrootedOutside++
+		}
 		return nil
 	}
 	if err := w.w.Add(r); err != nil {
 		return w.Bad(r.Prov, err)
 	}
 	w.records++
+	if unrooted {
+		w.unrooted++
+	}
 	w.pending++
 	if w.pending == 4096 {
 		w.s.progress.Add(w.pending)
@@ -128,5 +144,8 @@ func (w *writer) Close() {
 	w.s.records += w.records
 	w.s.filtered += w.filtered
 	w.s.outside += w.outside
+	w.s.unrooted += w.unrooted
+	w.s.unrootedOutside += w.unrootedOutside
 	w.records, w.filtered, w.outside = 0, 0, 0
+	w.unrooted, w.unrootedOutside = 0, 0
 }

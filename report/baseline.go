@@ -19,6 +19,9 @@ func LoadBaseline(path string) (*Report, error) {
 	if r.Schema != Schema {
 		return nil, fmt.Errorf("baseline %s has schema %q; this vitals reads %q", path, r.Schema, Schema)
 	}
+	if r.Shard != nil && r.Shard.Count > 1 {
+		return nil, fmt.Errorf("baseline %s is the report of shard %d/%d only: give the merged report (vitals report merge), or every other shard's findings would look new", path, r.Shard.Index, r.Shard.Count)
+	}
 	return &r, nil
 }
 

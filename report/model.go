@@ -31,6 +31,11 @@ type Report struct {
 	// RuleErrors lists invariants that could not be evaluated on some
 	// instance (the first 100; Summary.RuleErrors counts them all).
 	RuleErrors []RuleError `json:"rule_errors,omitempty"`
+	// Shard is set on the report of one shard of a sharded run (--shard):
+	// what `vitals report merge` needs besides the findings.
+	Shard *ShardInfo `json:"shard,omitempty"`
+	// Merged is set on a report merged from shard reports.
+	Merged *MergeInfo `json:"merged,omitempty"`
 }
 
 // RuleError is an invariant that failed to evaluate on one instance.
@@ -216,8 +221,13 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 		rep.Sources = append(rep.Sources, sourceOf(s))
 	}
 	v := newViewer(res)
+	sh := newShardInfo(res)
+	rep.Shard = sh
 	start := time.Now()
 	err := res.Each(ctx, func(inst *saga.Instance) error {
+		if sh != nil && inst.Orphan {
+			sh.addOrphan(v, inst)
+		}
 		sum := &rep.Summary
 		switch {
 		case inst.Orphan:
@@ -255,7 +265,8 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 	if err != nil {
 		return nil, err
 	}
-	slog.Debug("evaluated instances", "components", res.Len(), "findings", len(rep.Findings), "took", time.Since(start).Round(time.Millisecond))
+	sh.finish(v)
+	slog.Debug("evaluated instances", "components", res.Owned(), "findings", len(rep.Findings), "took", time.Since(start).Round(time.Millisecond))
 	SortFindings(rep.Findings)
 	for _, f := range rep.Findings {
 		rep.Summary.Findings++

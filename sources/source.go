@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/shard"
 )
 
 // Window is the time range a run asks sources to read. Sources that can
@@ -20,6 +21,26 @@ import (
 type Window struct {
 	Since time.Time // zero: from the beginning
 	Until time.Time // the run's as_of
+	// Shard, when on, is the part of the run being audited. A source
+	// configured to push it down (see Sharder) reads only the records
+	// whose root key hashes to the shard, plus every record without a
+	// root key; other sources ignore it and read everything.
+	Shard Shard
+}
+
+// Shard is the shard a run audits and the key type that names instances
+// (the process root, the shard key).
+type Shard struct {
+	shard.Spec
+	Root string
+}
+
+// Sharder is implemented by sources that can push a shard filter down
+// into what they read. Pushdown reports whether this source is configured
+// to do so; a run records it, because a report merge treats such a
+// source's counts and orphans differently.
+type Sharder interface {
+	Pushdown() bool
 }
 
 // Coverage is the time range a source actually covered, and whether the

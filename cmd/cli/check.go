@@ -12,6 +12,7 @@ import (
 
 	"github.com/vitals-dev/vitals/report"
 	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/shard"
 )
 
 type checkOptions struct {
@@ -21,6 +22,7 @@ type checkOptions struct {
 	failOn       string
 	baseline     string
 	allInstances bool
+	shard        string
 }
 
 func newCheckCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -34,7 +36,8 @@ above --fail-on, 1 findings at or above it, 2 usage or config error, 3 a source
 failed (the report is marked incomplete), 130 interrupted.`,
 		Example: `  vitals check
   vitals check --format json --out report.json --baseline yesterday.json
-  vitals check --config prod.yaml --since 24h --as-of now --fail-on critical`,
+  vitals check --config prod.yaml --since 24h --as-of now --fail-on critical
+  vitals check --shard 2/4 --fail-on none --format json --out shard-2.json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheck(cmd.Context(), o, stdout, stderr)
@@ -47,6 +50,7 @@ failed (the report is marked incomplete), 130 interrupted.`,
 	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding has this severity or higher: critical, high, medium, low, info, or none")
 	f.StringVar(&o.baseline, "baseline", "", "previous JSON report: mark findings new, open or resolved")
 	f.BoolVar(&o.allInstances, "all-instances", false, "list every judged instance in the report, not only those with findings")
+	f.StringVar(&o.shard, "shard", "", "audit only shard i of n (i/n, e.g. $JOB_COMPLETION_INDEX/4): the instances whose root key hashes to i; merge the shards' JSON reports with vitals report merge")
 	return cmd
 }
 
@@ -59,6 +63,14 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if o.failOn != "none" {
 		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
 			return usagef("--fail-on: %v (or none)", err)
+		}
+	}
+	if o.shard != "" {
+		if o.run.shard, err = shard.Parse(o.shard); err != nil {
+			return usagef("--shard: %v", err)
+		}
+		if o.baseline != "" {
+			return usagef("--baseline with --shard: a shard sees only its part, so it would call the other shards' findings resolved; give --baseline to vitals report merge instead")
 		}
 	}
 	var prev *report.Report

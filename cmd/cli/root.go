@@ -23,6 +23,7 @@ import (
 
 	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/shard"
 	"github.com/vitals-dev/vitals/sources/all"
 )
 
@@ -102,6 +103,8 @@ the broken and ambiguous ones.`,
 	}
 	// Repair plans and dead-letter triage (plan.go, dlq.go).
 	root.AddCommand(newPlanCmd(stdout, stderr), newDLQCmd(stdout, stderr))
+	// Sharded runs: vitals report merge (report.go).
+	root.AddCommand(newReportCmd(stdout, stderr))
 	return root, prof
 }
 
@@ -153,6 +156,8 @@ type runFlags struct {
 	config string
 	strict bool
 	flags  *pflag.FlagSet
+	// shard is set by commands that offer --shard.
+	shard shard.Spec
 }
 
 func (rf *runFlags) bind(cmd *cobra.Command) {
@@ -182,7 +187,7 @@ func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config,
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := reconcile.Options{Strict: rf.strict}
+	opts := reconcile.Options{Strict: rf.strict, Shard: rf.shard}
 	if isTerminal(stderr) {
 		opts.Progress = stderr
 	}

@@ -123,8 +123,12 @@ func Open(t testing.TB) *sql.DB {
 	return db
 }
 
-// Main runs the tests and drops the database they created.
-func Main(m *testing.M) {
+// Main runs the tests, drops the database they created and exits.
+func Main(m *testing.M) { os.Exit(Run(m)) }
+
+// Run runs the tests, drops the database they created and returns the
+// exit code, for a TestMain with more to clean up.
+func Run(m *testing.M) int {
 	code := m.Run()
 	if dbName != "" {
 		if db, err := sql.Open("postgres", adminDB); err == nil {
@@ -135,5 +139,34 @@ func Main(m *testing.M) {
 			db.Close()
 		}
 	}
-	os.Exit(code)
+	return code
+}
+
+// Fresh creates another database on the same server for one test, and
+// drops it when the test ends; for tests that need tables of their own
+// names (a workload's orders, say) beside the binary's shared database.
+func Fresh(t testing.TB) string {
+	t.Helper()
+	once.Do(create)
+	if setup != nil {
+		t.Fatal(setup)
+	}
+	admin, err := sql.Open("postgres", adminDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	name := "vitals_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		admin.Close()
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
+			t.Errorf("pgtest: drop %s: %v", name, err)
+		}
+		admin.Close()
+	})
+	return withDB(adminDB, name)
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/valyala/fastjson"
 
@@ -283,7 +284,13 @@ func (v *view) jsonText(root *fastjson.Value, path []string) string {
 	}
 	switch f.Type() {
 	case fastjson.TypeString:
-		return string(f.GetStringBytes())
+		// A view of the parser's buffer, valid until the next message is
+		// parsed: the mapping and the sink copy what they keep.
+		b := f.GetStringBytes()
+		if len(b) == 0 {
+			return ""
+		}
+		return unsafe.String(&b[0], len(b))
 	case fastjson.TypeNull:
 		return ""
 	case fastjson.TypeTrue:

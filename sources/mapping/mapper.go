@@ -69,18 +69,23 @@ func (g *getter) get(vals []string) string {
 			return out
 		}
 	}
-	out := v
+	out, mapped := v, false
 	if g.dict != nil {
 		if m, ok := g.dict[v]; ok {
-			out = m
+			out, mapped = m, true
 		} else if m, ok := g.dict[strings.ToLower(v)]; ok {
-			out = m
+			out, mapped = m, true
 		}
 	}
 	if g.prefix != "" {
-		out = g.prefix + out
+		out, mapped = g.prefix+out, true
 	}
 	if g.lowCard && len(g.cache) < cacheLimit {
+		if !mapped {
+			// v may point into the source's read buffer, reused for the
+			// next row: the cache keeps a copy of its own.
+			out = strings.Clone(v)
+		}
 		g.cache[strings.Clone(v)] = out
 	}
 	return out

@@ -27,7 +27,12 @@ type Config struct {
 	// StatementTimeout bounds each query, streaming its rows included
 	// (default 10m; 0s in the config is not allowed: use a large value).
 	StatementTimeout time.Duration `mapstructure:"statement_timeout"`
-	Records          []Record      `mapstructure:"records"`
+	// ShardPushdown, in a sharded run (check --shard i/n), filters each
+	// query in SQL to the rows whose root key column hashes to the shard,
+	// plus the rows without a root key (see package shard and README:
+	// Sharded runs).
+	ShardPushdown bool     `mapstructure:"shard_pushdown"`
+	Records       []Record `mapstructure:"records"`
 }
 
 // Record maps the rows of one query to records of one kind.
@@ -126,6 +131,9 @@ func quoteTable(t string) string {
 func bindQuery(q string, since, until time.Time) (bound boundQuery, usesSince bool, err error) {
 	type marker struct{ name string }
 	ms, mu := &marker{"since"}, &marker{"until"}
+	// sqlx reads "::" as an escaped ":"; a cast (created_at::date) must
+	// reach the server as written.
+	q = strings.ReplaceAll(q, "::", "::::")
 	out, args, err := sqlx.BindNamed(sqlx.DOLLAR, q, map[string]any{"since": ms, "until": mu})
 	if err != nil {
 		msg := err.Error()

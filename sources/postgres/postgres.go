@@ -31,15 +31,18 @@ type Source struct {
 	dsnEnv           string
 	connectTimeout   time.Duration
 	statementTimeout time.Duration
+	pushdown         bool
 	queries          []query
 }
 
 type query struct {
-	index  int
-	loc    string
-	sql    string
-	pk     []string
-	mapper *mapping.Mapper
+	index    int
+	loc      string
+	sql      string
+	pk       []string
+	mapper   *mapping.Mapper
+	keys     map[string]mapping.Field
+	pushdown bool
 }
 
 // New decodes and validates cfg; it does no I/O.
@@ -54,6 +57,7 @@ func New(cfg sources.Config) (sources.Source, error) {
 	s := &Source{
 		name: cfg.Name, dsn: c.DSN, dsnEnv: c.DSNEnv,
 		connectTimeout: c.ConnectTimeout, statementTimeout: c.StatementTimeout,
+		pushdown: c.ShardPushdown,
 	}
 	if s.connectTimeout == 0 {
 		s.connectTimeout = defaultConnectTimeout
@@ -67,10 +71,14 @@ func New(cfg sources.Config) (sources.Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("records[%d].%w", i, err)
 		}
-		s.queries = append(s.queries, query{index: i, loc: r.loc(), sql: r.sql(), pk: r.pk(), mapper: m})
+		s.queries = append(s.queries, query{index: i, loc: r.loc(), sql: r.sql(), pk: r.pk(), mapper: m, keys: r.Keys, pushdown: c.ShardPushdown})
 	}
 	return s, nil
 }
+
+// Pushdown reports whether the source filters its queries to the shard of
+// a sharded run (shard_pushdown).
+func (s *Source) Pushdown() bool { return s.pushdown }
 
 // Kinds lists the kinds this source can produce.
 func (s *Source) Kinds() []string {
@@ -219,7 +227,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		if usesSince && !w.Since.IsZero() {
 			cov.Since = w.Since
 		}
-		if err := s.runQuery(ctx, ses, q, bq, out); err != nil {
+		if err := s.runQuery(ctx, ses, q, bq, w.Shard, out); err != nil {
 			return cov, err
 		}
 	}
@@ -270,35 +278,50 @@ func (s *Source) resolve(q *query, cols []string) ([]column, []int, error) {
 	return out, pk, nil
 }
 
-func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQuery, out sources.Writer) error {
-	rows, err := ses.tx.QueryxContext(ctx, bq.sql, bq.args...)
+func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQuery, sh sources.Shard, out sources.Writer) error {
+	p, err := s.describe(ctx, ses, q, bq, sh)
+	if err != nil {
+		return err
+	}
+	rows, err := ses.tx.QueryContext(ctx, p.sql, bq.args...)
 	if err != nil {
 		return s.queryError(ctx, ses, q, err)
 	}
 	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return s.queryError(ctx, ses, q, err)
+	if p.cols == nil { // run as written
+		if p.cols, err = rows.Columns(); err != nil {
+			return s.queryError(ctx, ses, q, err)
+		}
+		p.kinds = make([]int, len(p.cols))
+		for i := range p.kinds {
+			p.kinds[i] = colTyped
+		}
 	}
-	fields, pk, err := s.resolve(q, cols)
+	fields, pk, err := s.resolve(q, p.cols)
 	if err != nil {
 		return err
 	}
+	cols := p.cols
 	m := q.mapper.Clone()
-	raw := make([]any, len(cols))
+	raw := make([]sql.RawBytes, len(cols))
+	typed := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
-	for i := range raw {
-		ptrs[i] = &raw[i]
+	for i, k := range p.kinds {
+		if k == colTyped {
+			ptrs[i] = &typed[i]
+		} else {
+			ptrs[i] = &raw[i]
+		}
 	}
 	vals := make([]string, len(fields))
 	texts := make([]string, len(cols))
 	have := make([]bool, len(cols))
+	bufs := make([][]byte, len(cols))
 	parsers := make([]fastjson.Parser, len(cols))
 	docs := make([]*fastjson.Value, len(cols))
 	parsed := make([]bool, len(cols))
-	var buf []byte
 	var rec record.Record
-	var pkb strings.Builder
+	var pkb []byte
 	n := int64(0)
 	for rows.Next() {
 		n++
@@ -312,21 +335,35 @@ func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQ
 		}
 		clear(have)
 		clear(parsed)
+		// The texts point into the driver's buffer for this row, or into
+		// bufs: the mapping and the sink copy what they keep.
 		textOf := func(c int) string {
 			if !have[c] {
-				texts[c], buf = text(raw[c], buf)
 				have[c] = true
+				switch p.kinds[c] {
+				case colRaw:
+					texts[c] = str(raw[c])
+				case colTime, colDate:
+					if raw[c] == nil {
+						texts[c] = ""
+						break
+					}
+					bufs[c] = rfc3339(raw[c], p.kinds[c] == colDate, bufs[c])
+					texts[c] = str(bufs[c])
+				default:
+					texts[c], bufs[c] = text(typed[c], bufs[c])
+				}
 			}
 			return texts[c]
 		}
-		pkb.Reset()
+		pkb = pkb[:0]
 		for i, c := range pk {
 			if i > 0 {
-				pkb.WriteByte('/')
+				pkb = append(pkb, '/')
 			}
-			pkb.WriteString(textOf(c))
+			pkb = append(pkb, textOf(c)...)
 		}
-		rec.Prov = record.Provenance{Source: s.name, Loc: q.loc, Pos: n, Key: pkb.String(), Style: record.StyleKey}
+		rec.Prov = record.Provenance{Source: s.name, Loc: q.loc, Pos: n, Key: str(pkb), Style: record.StyleKey}
 		var badJSON error
 		for i, f := range fields {
 			t := textOf(f.col)
@@ -345,14 +382,14 @@ func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQ
 			vals[i] = jsonText(docs[f.col], f.path)
 		}
 		if badJSON != nil {
-			if err := out.Bad(rec.Prov, badJSON); err != nil {
+			if err := s.bad(out, rec.Prov, badJSON); err != nil {
 				return err
 			}
 			continue
 		}
 		keep, err := m.Map(vals, &rec)
 		if err != nil {
-			if err := out.Bad(rec.Prov, err); err != nil {
+			if err := s.bad(out, rec.Prov, err); err != nil {
 				return err
 			}
 			continue
@@ -369,6 +406,13 @@ func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQ
 		return s.queryError(ctx, ses, q, err)
 	}
 	return nil
+}
+
+// bad reports bad input; its provenance is copied first, as its key points
+// into a buffer reused for the next row.
+func (s *Source) bad(out sources.Writer, at record.Provenance, err error) error {
+	at.Key = strings.Clone(at.Key)
+	return out.Bad(at, err)
 }
 
 // jsonText extracts a path's text: strings unquoted, other values as JSON.

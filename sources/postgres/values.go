@@ -7,13 +7,14 @@ import (
 
 // text renders a column value the way the mapping reads it: times as RFC
 // 3339 in UTC, numerics and everything else as PostgreSQL writes them,
-// NULL as "" (absent).
+// NULL as "" (absent). The result may point into buf, which it returns.
 func text(v any, buf []byte) (string, []byte) {
 	switch x := v.(type) {
 	case nil:
 		return "", buf
 	case []byte:
-		return string(x), buf
+		buf = append(buf[:0], x...)
+		return str(buf), buf
 	case string:
 		return x, buf
 	case int64:
@@ -27,7 +28,7 @@ func text(v any, buf []byte) (string, []byte) {
 		return "false", buf
 	case time.Time:
 		buf = x.UTC().AppendFormat(buf[:0], time.RFC3339Nano)
-		return string(buf), buf
+		return str(buf), buf
 	}
 	return "", buf
 }
