@@ -232,14 +232,14 @@ func compileMessage(s string) ([]messagePart, error) {
 
 // Check evaluates the invariant. It returns whether it is violated, the
 // explanation and the evidence to cite.
-func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violated bool, msg string, evidence []record.ID, err error) {
+func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (violated bool, msg string, evidence []record.ID, err error) {
 	if env.Vars == nil {
 		env.Vars = make(map[string]any, len(inv.vars))
 	}
 	clear(env.Vars)
 	for _, v := range inv.vars {
 		if !cache.done[v.idx] {
-			out, err := vm.Run(m.vars[v.idx].prog, env)
+			out, err := machine.Run(m.vars[v.idx].prog, env)
 			if err != nil {
 				return false, "", nil, fmt.Errorf("vars.%s: %w", v.name, err)
 			}
@@ -248,7 +248,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violat
 		env.Vars[v.name] = cache.vals[v.idx]
 	}
 	if inv.when != nil {
-		out, err := vm.Run(inv.when, env)
+		out, err := machine.Run(inv.when, env)
 		if err != nil {
 			return false, "", nil, fmt.Errorf("when: %w", err)
 		}
@@ -256,7 +256,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violat
 			return false, "", nil, nil
 		}
 	}
-	out, err := vm.Run(inv.assert, env)
+	out, err := machine.Run(inv.assert, env)
 	if err != nil {
 		return false, "", nil, fmt.Errorf("expr: %w", err)
 	}
@@ -269,7 +269,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violat
 			b.WriteString(p.text)
 			continue
 		}
-		v, err := vm.Run(p.prog, env)
+		v, err := machine.Run(p.prog, env)
 		if err != nil {
 			return true, "", nil, fmt.Errorf("message: %w", err)
 		}
@@ -277,7 +277,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache) (violat
 	}
 	var recs []*RecordView
 	if inv.evidence != nil {
-		v, err := vm.Run(inv.evidence, env)
+		v, err := machine.Run(inv.evidence, env)
 		if err != nil {
 			return true, "", nil, fmt.Errorf("evidence: %w", err)
 		}

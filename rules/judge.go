@@ -2,6 +2,8 @@ package rules
 
 import (
 	"fmt"
+
+	"github.com/expr-lang/expr/vm"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +22,7 @@ type Judger struct {
 	steps []*StepView   // pool
 	env   InstanceEnv
 	vars  varCache
+	vm    vm.VM // reused: running a program allocates nothing new
 	rec   record.Record
 }
 
@@ -276,7 +279,7 @@ func (j *judge) invariants() {
 	env := j.env()
 	j.jr.vars.reset(len(j.m.vars))
 	for i, inv := range j.m.Invariants {
-		bad, msg, ev, err := inv.check(j.m, env, &j.jr.vars)
+		bad, msg, ev, err := inv.check(j.m, env, &j.jr.vars, &j.jr.vm)
 		if err != nil {
 			j.in.RuleErrors = append(j.in.RuleErrors, fmt.Sprintf("process.invariants[%d] (%s): %v", i, inv.Code, err))
 			continue

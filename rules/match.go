@@ -179,6 +179,7 @@ type Classifier struct {
 	cache map[[3]record.Sym]*sigEntry
 	env   RecordEnv
 	buf   record.Record
+	vm    vm.VM
 }
 
 // sigEntry is what is known for every record of one (source, kind, status):
@@ -297,7 +298,7 @@ func FillEnv(env *RecordEnv, r *record.Record) {
 }
 
 func (c *Classifier) run(tm targetMatcher, id record.ID) (bool, error) {
-	out, err := vm.Run(tm.m.prog, &c.env)
+	out, err := c.vm.Run(tm.m.prog, &c.env)
 	if err != nil {
 		c.st.Get(id, &c.buf)
 		return false, fmt.Errorf("matcher %q on %s: %w", tm.m.Src, c.buf.Prov, err)

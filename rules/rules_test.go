@@ -1,0 +1,130 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/vitals-dev/vitals/saga"
+)
+
+func TestKindsOf(t *testing.T) {
+	for src, want := range map[string]string{
+		`kind == "charge"`:                                    "charge",
+		`kind == "charge" && status == "succeeded"`:           "charge",
+		`kind == "charge" || kind == "event:PaymentCaptured"`: "charge event:PaymentCaptured",
+		`kind in ["reservation", "stock_release"]`:            "reservation stock_release",
+		`"dead_letter" == kind && attrs.original_type == "X"`: "dead_letter",
+		`kind == "a" && kind == "b"`:                          "",
+		`status == "failed"`:                                  "*",
+		`hasPrefix(kind, "event:")`:                           "*",
+		`kind == "charge" || status == "x"`:                   "*",
+	} {
+		m, err := compileMatcher(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		got := strings.Join(m.kinds.kinds, " ")
+		if m.kinds.any {
+			got = "*"
+		}
+		if got != want {
+			t.Errorf("kinds of %q = %q, want %q", src, got, want)
+		}
+	}
+}
+
+func TestSigOnly(t *testing.T) {
+	for src, want := range map[string]bool{
+		`kind == "charge" && status in ["paid"] && source == "provider"`: true,
+		`kind == "charge" && amount > 0`:                                 false,
+		`kind == "dead_letter" && attrs.original_type == "X"`:            false,
+	} {
+		m, err := compileMatcher(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.sigOnly != want {
+			t.Errorf("%q: cacheable %v, want %v", src, m.sigOnly, want)
+		}
+	}
+}
+
+func TestEnvNeeds(t *testing.T) {
+	n := newEnvNeeds()
+	n.add(`len(distinct(steps.capture_payment.succeeded, "charge_id")) <= 1`)
+	n.add(`first(by_kind.order ?? []) != nil`)
+	if n.allRecords || n.allSteps || !n.steps["capture_payment"] || !n.kinds["order"] || len(n.steps) != 1 {
+		t.Errorf("needs %+v", n)
+	}
+	n.add(`steps[root].state == "x"`)
+	if !n.allSteps {
+		t.Error("a computed step name must build every step")
+	}
+	n.add(`len(records) > 0`)
+	if !n.allRecords {
+		t.Error("records must build every record")
+	}
+}
+
+func TestHelpers(t *testing.T) {
+	recs := []*RecordView{
+		{RecordEnv: RecordEnv{Keys: map[string]string{"charge_id": "ch_1"}, Amount: 1000, HasAmount: true, Currency: "EUR"}},
+		{RecordEnv: RecordEnv{Keys: map[string]string{"charge_id": "ch_1"}, Amount: 1000, HasAmount: true, Currency: "EUR"}},
+		{RecordEnv: RecordEnv{Keys: map[string]string{"charge_id": "ch_2"}, Amount: 250, HasAmount: true, Currency: "EUR"}},
+		{RecordEnv: RecordEnv{Keys: map[string]string{}}},
+	}
+	d, err := fnDistinct(recs, "charge_id")
+	if err != nil || len(d.([]*RecordView)) != 2 {
+		t.Fatalf("distinct: %v %v", d, err)
+	}
+	if tot, _ := fnTotal(d); tot != 1250 {
+		t.Errorf("total %v", tot)
+	}
+	if ids, _ := fnIDs(recs, "charge_id"); strings.Join(ids.([]string), ",") != "ch_1,ch_2" {
+		t.Errorf("ids %v", ids)
+	}
+	mixed := append(recs, &RecordView{RecordEnv: RecordEnv{Amount: 1, HasAmount: true, Currency: "USD"}})
+	if _, err := fnTotal(mixed); err == nil {
+		t.Error("adding EUR and USD must fail")
+	}
+	if m, _ := fnMoney(4599, "EUR"); m != "45.99 EUR" {
+		t.Errorf("money %v", m)
+	}
+	if m, _ := fnMoney(int64(4500), "JPY"); m != "4500 JPY" {
+		t.Errorf("money %v", m)
+	}
+}
+
+func TestMessageTemplate(t *testing.T) {
+	if got := messageExprs(`a {{ x }} b {{y}}{{z}} c`); strings.Join(got, "|") != "x|y|z" {
+		t.Errorf("messageExprs %v", got)
+	}
+	if _, err := compileMessage("unclosed {{ len(records)"); err == nil {
+		t.Error("an unclosed {{ was accepted")
+	}
+}
+
+func TestOverride(t *testing.T) {
+	code, sev, err := override(&Override{Code: "CAPTURED_WITHOUT_ORDER"}, saga.CompensationMissing)
+	if err != nil || code != saga.CapturedWithoutOrder || sev != saga.Critical {
+		t.Errorf("%v %v %v", code, sev, err)
+	}
+	if _, _, err := override(&Override{Code: "NOPE"}, saga.StepSkipped); err == nil {
+		t.Error("unknown code accepted")
+	}
+	if _, sev, _ := override(&Override{Severity: "low"}, saga.StepSkipped); sev != saga.Low {
+		t.Errorf("severity %v", sev)
+	}
+}
+
+func TestDurations(t *testing.T) {
+	for in, want := range map[string]string{"15m": "15m0s", "3d": "72h0m0s", "1d12h": "36h0m0s", "": "0s"} {
+		d, err := ParseDuration(in)
+		if err != nil || d.D().String() != want {
+			t.Errorf("%q = %v %v, want %s", in, d.D(), err, want)
+		}
+	}
+	if _, err := ParseDuration("ten minutes"); err == nil {
+		t.Error("bad duration accepted")
+	}
+}
