@@ -306,7 +306,7 @@ func (j *judge) env() *InstanceEnv {
 		v := jr.views[nv]
 		nv++
 		j.st.Get(id, &jr.rec)
-		FillEnv(&v.RecordEnv, &jr.rec)
+		fillEnv(&v.RecordEnv, &jr.rec, needs.keys, needs.attrs)
 		v.ID = id
 		return v
 	}

@@ -277,18 +277,26 @@ func (c *Classifier) fill(id record.ID) {
 }
 
 // FillEnv sets env from r, reusing env's maps.
-func FillEnv(env *RecordEnv, r *record.Record) {
+func FillEnv(env *RecordEnv, r *record.Record) { fillEnv(env, r, true, true) }
+
+// fillEnv sets env from r, filling the keys and attrs maps only when asked
+// (they are the costly part).
+func fillEnv(env *RecordEnv, r *record.Record, withKeys, withAttrs bool) {
 	keys, attrs := env.Keys, env.Attrs
 	if keys == nil {
 		keys, attrs = map[string]string{}, map[string]string{}
 	}
 	clear(keys)
 	clear(attrs)
-	for _, k := range r.Keys {
-		keys[k.Name] = k.Value
+	if withKeys {
+		for _, k := range r.Keys {
+			keys[k.Name] = k.Value
+		}
 	}
-	for _, a := range r.Attrs {
-		attrs[a.Name] = a.Value
+	if withAttrs {
+		for _, a := range r.Attrs {
+			attrs[a.Name] = a.Value
+		}
 	}
 	*env = RecordEnv{
 		Kind: r.Kind, Status: r.Status, Source: r.Prov.Source,

@@ -12,6 +12,8 @@ type envNeeds struct {
 	allSteps   bool // `steps` with a computed name
 	steps      map[string]bool
 	kinds      map[string]bool
+	keys       bool // records' keys are read (.keys, distinct, ids)
+	attrs      bool // records' attributes are read (.attrs)
 }
 
 func newEnvNeeds() *envNeeds {
@@ -23,7 +25,7 @@ func (n *envNeeds) add(src string) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		// It compiled elsewhere; be safe and build everything.
-		n.allRecords, n.allSteps = true, true
+		n.allRecords, n.allSteps, n.keys, n.attrs = true, true, true, true
 		return
 	}
 	v := &needsVisitor{n: n, bare: map[string]int{}, named: map[string]int{}}
@@ -48,12 +50,24 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 	switch x := (*node).(type) {
 	case *ast.IdentifierNode:
 		v.bare[x.Value]++
+	case *ast.CallNode:
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids") {
+			v.n.keys = true
+		}
 	case *ast.MemberNode:
-		id, ok := x.Node.(*ast.IdentifierNode)
+		name, ok := x.Property.(*ast.StringNode)
 		if !ok {
+			// A computed member of a record may be anything.
+			v.n.keys, v.n.attrs = true, true
 			return
 		}
-		name, ok := x.Property.(*ast.StringNode)
+		switch name.Value {
+		case "keys":
+			v.n.keys = true
+		case "attrs":
+			v.n.attrs = true
+		}
+		id, ok := x.Node.(*ast.IdentifierNode)
 		if !ok {
 			return
 		}

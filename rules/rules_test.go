@@ -53,8 +53,12 @@ func TestEnvNeeds(t *testing.T) {
 	n := newEnvNeeds()
 	n.add(`len(distinct(steps.capture_payment.succeeded, "charge_id")) <= 1`)
 	n.add(`first(by_kind.order ?? []) != nil`)
-	if n.allRecords || n.allSteps || !n.steps["capture_payment"] || !n.kinds["order"] || len(n.steps) != 1 {
+	if n.allRecords || n.allSteps || !n.steps["capture_payment"] || !n.kinds["order"] || len(n.steps) != 1 || !n.keys || n.attrs {
 		t.Errorf("needs %+v", n)
+	}
+	n.add(`first(by_kind.order).attrs.reason != ""`)
+	if !n.attrs {
+		t.Error("attrs are read")
 	}
 	n.add(`steps[root].state == "x"`)
 	if !n.allSteps {
