@@ -98,6 +98,17 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Errorf("refunds %v, want %v", got, want)
 		}
 	})
+	t.Run("per charge, counting two refunds that share the charge's payment intent", func(t *testing.T) {
+		_, p := ownCase(t, "refunds_share_payment_intent")
+		got := map[string]int64{}
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			got[a.Target.ID] += amount(a)
+		}
+		want := map[string]int64{"ch_3010a": 5000, "ch_3010b": 1000} // ch_3010b: 50.00 captured, 10.00 + 30.00 refunded
+		if !maps(got, want) {
+			t.Errorf("refunds %v, want %v", got, want)
+		}
+	})
 	t.Run("per instance, counting a refund that names no charge", func(t *testing.T) {
 		_, p := ownCase(t, "refund_names_no_charge")
 		refunds := of(p.Actions, plan.RefundPayment)

@@ -205,6 +205,15 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 	}
 	var groups []*group
 	byOwn := map[string]*group{}
+	// Key types the step's own records carry (payment_intent on a charge)
+	// name what is undone, not the compensation: two refunds of one payment
+	// intent are two refunds.
+	stepTypes := map[int]bool{}
+	if sr := d.in.Step(s.Name); sr != nil {
+		for _, e := range sr.Evidence {
+			st.Keys(e.Record, func(t int, _ record.KeyID) { stepTypes[t] = true })
+		}
+	}
 	for _, id := range ids {
 		var u *unit
 		if tkey == b.m.RootType && len(units) == 1 {
@@ -214,7 +223,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 				u = units[i]
 			}
 		}
-		ownType, ownID := d.ownKey(s, id, tkey)
+		ownType, ownID := d.ownKey(s, id, tkey, stepTypes)
 		st.Get(id, &b.rec)
 		prov := b.rec.Prov.String()
 		var g *group
@@ -319,12 +328,13 @@ func (d *draft) unsure(cs *compSet, u *unit, why string) {
 
 // ownKey is the key that names a compensation record itself (refund_id):
 // the first linking key type that is not the root, the target, the
-// delivery key or the step's attempt key.
-func (d *draft) ownKey(s *rules.Step, id record.ID, tkey int) (string, string) {
+// delivery key, the step's attempt key or a key type the step's own
+// records carry (stepTypes).
+func (d *draft) ownKey(s *rules.Step, id record.ID, tkey int, stepTypes map[int]bool) (string, string) {
 	b := d.b
 	best, val := -1, ""
 	b.st.Keys(id, func(t int, k record.KeyID) {
-		if !b.links[t] || t == tkey || t == b.m.RootType || t == b.m.DeliveryType || t == s.AttemptType {
+		if !b.links[t] || t == tkey || t == b.m.RootType || t == b.m.DeliveryType || t == s.AttemptType || stepTypes[t] {
 			return
 		}
 		if best < 0 || t < best {
