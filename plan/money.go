@@ -47,10 +47,12 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 		return nil
 	}
 	// What the set may still get back in all, net of refunds that name no
-	// unit (they may have been on any of these).
+	// unit (they may have been on any of these). Only units that may be
+	// refunded count: one the authority does not confirm may never have
+	// been captured, so it makes no room.
 	head := map[string]int64{}
 	for _, u := range set {
-		if u.hasAmount && u.unsure == "" && len(u.pending) == 0 {
+		if u.confirmed && u.hasAmount && u.unsure == "" && len(u.pending) == 0 {
 			head[u.currency] += max(u.remaining(), 0)
 		}
 	}

@@ -116,6 +116,17 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Fatalf("refunds %+v, want one of 25.00 EUR on ch_3008b (40.00 extra, 15.00 already back for the order)", refunds)
 		}
 	})
+	t.Run("per instance, a charge the provider does not show makes no room for a refund", func(t *testing.T) {
+		_, p := ownCase(t, "unconfirmed_charge_and_unnamed_refund")
+		// Captured (as the provider shows it) 80.00, kept 40.00, and 40.00
+		// already back for the order: nothing is left to refund.
+		if refunds := of(p.Actions, plan.RefundPayment); len(refunds) != 0 {
+			t.Errorf("refunds %+v, want none: the 40.00 EUR refund that names no charge already covers the extra capture", refunds)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of the charge only events report", got)
+		}
+	})
 	t.Run("per instance, a pending refund that names no charge stops every refund", func(t *testing.T) {
 		_, p := ownCase(t, "refund_request_names_no_charge")
 		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.QueryProvider}) {
