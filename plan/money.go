@@ -269,11 +269,23 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
 			by = hit
 		}
 	}
+	who := s.Authority
+	if who == "" {
+		who = "the system of record"
+	}
 	switch {
+	case len(hits) == 1 && !hits[0].confirmed:
+		// Keeping a charge that may not exist would refund every real one.
+		return nil, fmt.Sprintf("%s, which %s has no record of: decide by hand which charge the order keeps", by, who)
 	case len(hits) == 1:
 		return hits[0], by
 	case len(hits) > 1:
 		return nil, "the order refers to several of the charges: decide by hand which one it keeps"
+	}
+	for _, r := range refs {
+		if units[0].ttype != "" && b.m.KeyTypes[r.t] == units[0].ttype {
+			return nil, fmt.Sprintf("%s names %s %s, which is none of the captured ones: decide by hand which one it keeps", r.prov, b.m.KeyTypes[r.t], r.v)
+		}
 	}
 	first := units[0]
 	for _, u := range units[1:] {
@@ -283,6 +295,9 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
 		if u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at) {
 			first = u
 		}
+	}
+	if !first.confirmed {
+		return nil, fmt.Sprintf("no record of the order names a charge, and the first attempt's, %s %s, is one %s has no record of: decide by hand which one it keeps", label(first.ttype, b.m.Root), first.target, who)
 	}
 	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start))
 }

@@ -238,6 +238,19 @@ func TestDoubleCaptureRefundsOnlyTheExtra(t *testing.T) {
 			t.Errorf("refunds %v, want ch_3001a and ch_3001c; ch_3001b is the one OrderCreated names", targets)
 		}
 	})
+	// The order refers to a charge, but not to one the provider shows
+	// captured: which charge it keeps is unknown, so neither is refunded.
+	for _, tc := range []struct{ name, dir string }{
+		{"the order names a charge only an event reports", "double_capture_order_names_unconfirmed_charge"},
+		{"the order names a charge that is none of them", "double_capture_order_names_another_charge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, p := ownCase(t, tc.dir)
+			if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+				t.Fatalf("actions %v, want only manual_review: refunding either charge may leave the order with none", got)
+			}
+		})
+	}
 	t.Run("the order names none: the first attempt's charge is kept", func(t *testing.T) {
 		res, p := fixtureCase(t, "double_capture")
 		refunds := of(p.Actions, plan.RefundPayment)
