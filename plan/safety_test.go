@@ -116,6 +116,12 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Fatalf("refunds %+v, want one of 25.00 EUR on ch_3008b (40.00 extra, 15.00 already back for the order)", refunds)
 		}
 	})
+	t.Run("per instance, a refund that names no charge in another currency is not ignored", func(t *testing.T) {
+		_, p := ownCase(t, "unnamed_refund_other_currency")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: 15.00 USD went back for EUR charges, and cannot be counted", got)
+		}
+	})
 	t.Run("per instance, a charge the provider does not show makes no room for a refund", func(t *testing.T) {
 		_, p := ownCase(t, "unconfirmed_charge_and_unnamed_refund")
 		// Captured (as the provider shows it) 80.00, kept 40.00, and 40.00

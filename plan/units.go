@@ -276,6 +276,11 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 				continue
 			}
 			if g.u == nil {
+				if !slices.ContainsFunc(units, func(u *unit) bool { return u.hasAmount && u.currency == g.currency }) {
+					// It counts against no charge, so it would be ignored.
+					d.unsure(cs, nil, g.own.prov+" is in "+g.currency+", a currency no "+label(b.m.KeyTypes[tkey], b.m.Root)+" was captured in")
+					continue
+				}
 				cs.refunded[g.currency] += g.amount
 				continue
 			}
