@@ -116,6 +116,12 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Fatalf("refunds %+v, want one of 25.00 EUR on ch_3008b (40.00 extra, 15.00 already back for the order)", refunds)
 		}
 	})
+	t.Run("per charge, counting a refund in a status the process does not classify", func(t *testing.T) {
+		_, p := ownCase(t, "refund_status_unclassified")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: a refund in status requires_action may still pay out", got)
+		}
+	})
 	t.Run("per instance, a refund that names no charge in another currency is not ignored", func(t *testing.T) {
 		_, p := ownCase(t, "unnamed_refund_other_currency")
 		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {

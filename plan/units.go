@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -267,6 +268,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 			g.amount, g.currency, g.known = b.rec.Amount, b.rec.Currency, true
 		}
 	}
+	d.unclassified(s, comp, units, tkey, ids, cs)
 	for _, g := range groups {
 		g.own.amount, g.own.currency, g.own.known = g.amount, g.currency, g.known
 		switch {
@@ -317,6 +319,48 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		}
 	}
 	return cs
+}
+
+// unclassified marks as unsure the units named by records of comp's kinds
+// that none of its matchers took (a refund in status requires_action or
+// canceled): whether it was made, is pending or failed cannot be told, and
+// ignoring it could pay the same money back twice. ids are the records the
+// matchers did take.
+func (d *draft) unclassified(s *rules.Step, comp string, units []*unit, tkey int, ids []record.ID, cs *compSet) {
+	b := d.b
+	st := b.st
+	if s.Comp == nil || s.Comp.Name != comp {
+		return
+	}
+	kinds, anyKind := s.Comp.EvidenceKinds()
+	if anyKind || len(kinds) == 0 {
+		return
+	}
+	for _, id := range d.in.Records {
+		if slices.Contains(ids, id) || !slices.Contains(kinds, st.Kind(id)) || d.stepEvidence(id) {
+			continue
+		}
+		var u *unit
+		if tkey == b.m.RootType && len(units) == 1 {
+			u = units[0]
+		} else if v, ok := st.KeyOf(id, tkey); ok {
+			if i := slices.IndexFunc(units, func(u *unit) bool { return u.target == v }); i >= 0 {
+				u = units[i]
+			}
+		}
+		st.Get(id, &b.rec)
+		d.unsure(cs, u, fmt.Sprintf("%s records a %s in status %q, which %s does not classify as requested, succeeded or failed", b.rec.Prov, b.rec.Kind, b.rec.Status, comp))
+	}
+}
+
+// stepEvidence reports whether a record is evidence of a forward step.
+func (d *draft) stepEvidence(id record.ID) bool {
+	for i := range d.in.Steps {
+		if slices.ContainsFunc(d.in.Steps[i].Evidence, func(e saga.Evidence) bool { return e.Record == id }) {
+			return true
+		}
+	}
+	return false
 }
 
 func (d *draft) unsure(cs *compSet, u *unit, why string) {
