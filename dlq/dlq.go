@@ -206,6 +206,12 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 			return
 		}
 	}
+	for i := l.StepIdx + 1; i < len(in.Steps); i++ {
+		if s := in.Steps[i]; s.Effective == saga.Succeeded {
+			set(Manual, "%s shows no success, but %s, after it, succeeded at %s: its effect may have happened some other way; find out before replaying", sr.Name, s.Name, stamp(s.At))
+			return
+		}
+	}
 	if !m.Steps[l.StepIdx].Idempotent {
 		set(Manual, "%s never happened, but it is not marked idempotent: a replay might act twice", sr.Name)
 		return

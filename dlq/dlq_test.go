@@ -68,6 +68,9 @@ func TestVerdicts(t *testing.T) {
 		{own + "dead_letter_compensate", "ORD-3006", "create_order", dlq.Compensate, "release_stock began at 2026-11-20T09:20:00Z"},
 		// generate_invoice is not idempotent.
 		{own + "dead_letter_manual", "ORD-3007", "generate_invoice", dlq.Manual, "not marked idempotent"},
+		// No order shows, but the invoice and the notification after it do:
+		// the effect may have happened some other way.
+		{own + "dead_letter_later_step_succeeded", "ORD-3016", "create_order", dlq.Manual, "generate_invoice, after it, succeeded at 2026-11-20T09:01:20Z"},
 		// Nothing but the dead letter.
 		{own + "dead_letter_alone", "ORD-9999", "create_order", dlq.Manual, "the only trace of order ORD-9999"},
 	}

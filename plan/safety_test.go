@@ -354,3 +354,13 @@ func TestPendingRefundGetsNoSecondRefund(t *testing.T) {
 		})
 	}
 }
+
+// A dead letter is replayed only when its effect is missing: not when a
+// later step went ahead, which says the effect may have happened some
+// other way.
+func TestNoReplayWhenALaterStepWentAhead(t *testing.T) {
+	_, p := ownCase(t, "dead_letter_later_step_succeeded")
+	if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+		t.Fatalf("actions %v, want only manual_review: generate_invoice and notify succeeded after the dead-lettered create_order", got)
+	}
+}
