@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,49 @@ func TestRefusedWhenASourceFailed(t *testing.T) {
 	var re *emit.RefusedError
 	if !errors.As(err, &re) || n != 0 {
 		t.Fatalf("sent %d, err %v; want a refusal: the run is incomplete", n, err)
+	}
+	assertEmpty(t, addrs)
+}
+
+// TestRefusedWithBadInput: input that could not be read may be a refund
+// already made. Here the provider's refund of the charge has an amount that
+// does not parse, so the plan refunds the charge again; it must not be
+// emitted, even when confirmed.
+func TestRefusedWithBadInput(t *testing.T) {
+	addrs := broker(t)
+	dir := t.TempDir()
+	src := filepath.Dir(cancelled)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "plan.") {
+			continue // the expected plans
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Name() {
+		case "config.yaml":
+			abs, _ := filepath.Abs("../configs/checkout.yaml")
+			b = []byte("extends: " + abs + "\ndata_dir: .\n")
+		case "refunds.csv":
+			b = append(b, "re_3005,ch_3005,60.00 EUR,eur,succeeded,requested_by_customer,2026-11-20 09:40:00\n"...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := buildPlan(t, filepath.Join(dir, "config.yaml"))
+	if p.Run.BadInput != 1 {
+		t.Fatalf("the plan counts %d bad input(s), want 1: the refund row", p.Run.BadInput)
+	}
+	n, err := send(t, addrs, p, p.ID)
+	var re *emit.RefusedError
+	if !errors.As(err, &re) || n != 0 {
+		t.Fatalf("sent %d, err %v; want a refusal: a refund row could not be read", n, err)
 	}
 	assertEmpty(t, addrs)
 }
