@@ -165,12 +165,10 @@ func TestRefusedWhenASourceFailed(t *testing.T) {
 	assertEmpty(t, addrs)
 }
 
-// TestRefusedWithBadInput: input that could not be read may be a refund
-// already made. Here the provider's refund of the charge has an amount that
-// does not parse, so the plan refunds the charge again; it must not be
-// emitted, even when confirmed.
-func TestRefusedWithBadInput(t *testing.T) {
-	addrs := broker(t)
+// cancelledWithRefund copies the cancelled_after_invoice case to a
+// temporary folder with one more row in the provider's refunds export.
+func cancelledWithRefund(t *testing.T, row string) string {
+	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Dir(cancelled)
 	entries, err := os.ReadDir(src)
@@ -190,13 +188,22 @@ func TestRefusedWithBadInput(t *testing.T) {
 			abs, _ := filepath.Abs("../configs/checkout.yaml")
 			b = []byte("extends: " + abs + "\ndata_dir: .\n")
 		case "refunds.csv":
-			b = append(b, "re_3005,ch_3005,60.00 EUR,eur,succeeded,requested_by_customer,2026-11-20 09:40:00\n"...)
+			b = append(b, row+"\n"...)
 		}
 		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	p := buildPlan(t, filepath.Join(dir, "config.yaml"))
+	return filepath.Join(dir, "config.yaml")
+}
+
+// TestRefusedWithBadInput: input that could not be read may be a refund
+// already made. Here the provider's refund of the charge has an amount that
+// does not parse, so the plan refunds the charge again; it must not be
+// emitted, even when confirmed.
+func TestRefusedWithBadInput(t *testing.T) {
+	addrs := broker(t)
+	p := buildPlan(t, cancelledWithRefund(t, "re_3005,ch_3005,60.00 EUR,eur,succeeded,requested_by_customer,2026-11-20 09:40:00"))
 	if p.Run.BadInput != 1 {
 		t.Fatalf("the plan counts %d bad input(s), want 1: the refund row", p.Run.BadInput)
 	}
@@ -204,6 +211,24 @@ func TestRefusedWithBadInput(t *testing.T) {
 	var re *emit.RefusedError
 	if !errors.As(err, &re) || n != 0 {
 		t.Fatalf("sent %d, err %v; want a refusal: a refund row could not be read", n, err)
+	}
+	assertEmpty(t, addrs)
+}
+
+// TestRefusedWithEvidenceAfterAsOf: the plan is as of 12:00, but the
+// provider's export already shows the charge refunded at 12:30. As of
+// 12:00 the refund is due, and the plan says so; sending it now would pay
+// the money back twice.
+func TestRefusedWithEvidenceAfterAsOf(t *testing.T) {
+	addrs := broker(t)
+	p := buildPlan(t, cancelledWithRefund(t, "re_3005,ch_3005,60.00,eur,succeeded,requested_by_customer,2026-11-20 12:30:00"))
+	if p.Run.AfterAsOf != 1 {
+		t.Fatalf("the plan counts %d record(s) after as_of, want 1: the refund", p.Run.AfterAsOf)
+	}
+	n, err := send(t, addrs, p, p.ID)
+	var re *emit.RefusedError
+	if !errors.As(err, &re) || n != 0 {
+		t.Fatalf("sent %d, err %v; want a refusal: the evidence is newer than the plan", n, err)
 	}
 	assertEmpty(t, addrs)
 }
