@@ -63,6 +63,8 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 	for _, u := range set {
 		what := label(u.ttype, m.Root) + " " + u.target
 		switch {
+		case !u.confirmed && s.Authority == "":
+			review(fmt.Sprintf("the sources disagree whether %s was captured, and %s names no authority to decide: confirm it was captured before any %s", what, s.Name, comp))
 		case !u.confirmed:
 			review(fmt.Sprintf("%s is reported only by %s, and %s has no record of it: confirm it was captured before any %s", what, d.sources(u.recs), who, comp))
 		case !u.hasAmount:

@@ -206,6 +206,19 @@ func TestNeverCompensateAStepThatDidNotSucceed(t *testing.T) {
 			t.Fatalf("actions %v, want only release_stock: the charge was declined", got)
 		}
 	})
+	t.Run("an attempt the sources disagree on, with no authority, is not refunded", func(t *testing.T) {
+		_, p := ownCase(t, "conflicting_attempt_no_authority")
+		var targets []string
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			targets = append(targets, a.Target.ID)
+		}
+		if !slices.Equal(targets, []string{"ch_3017b"}) {
+			t.Errorf("refunds %v, want only ch_3017b: the provider declined ch_3017a, an event says captured, and nothing decides", targets)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3017a", got)
+		}
+	})
 	t.Run("an order never created is not marked failed", func(t *testing.T) {
 		_, p := fixtureCase(t, "captured_without_order")
 		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.RefundPayment}) {

@@ -35,7 +35,10 @@ type unit struct {
 
 	// confirmed: the step's authority (the payment provider) has a record
 	// of it; units only other sources report are never compensated blind.
+	// Without an authority, a unit is confirmed unless the sources disagree
+	// about its attempt (divergent): then nothing decides it.
 	confirmed bool
+	divergent bool
 
 	// compensation side
 	refunded int64  // compensations that succeeded, in currency
@@ -124,6 +127,7 @@ func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 		for _, id := range u.recs {
 			if v, ok := st.KeyOf(id, s.AttemptType); ok {
 				keys = append(keys, v)
+				u.divergent = u.divergent || slices.Contains(sr.Divergent, v)
 			}
 		}
 		for _, e := range sr.Evidence {
@@ -135,7 +139,7 @@ func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 		}
 	}
 	u.main = u.recs[0]
-	u.confirmed = s.Authority == ""
+	u.confirmed = s.Authority == "" && !u.divergent
 	best := -1 // 3 authority with amount, 2 amount, 1 authority
 	for _, id := range u.recs {
 		st.Get(id, &d.b.rec)
