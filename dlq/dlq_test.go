@@ -102,6 +102,22 @@ func TestVerdicts(t *testing.T) {
 	}
 }
 
+// TestOneReplayPerStep: two dead-lettered messages of one step (both
+// PaymentCaptured events of a double capture) are two different messages:
+// create_order dedupes by event id, so replaying both could create the
+// order twice. Neither is a replay; a person picks one.
+func TestOneReplayPerStep(t *testing.T) {
+	tr := triage(t, own+"dead_letters_two_captures/config.yaml")
+	if len(tr.Letters) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(tr.Letters))
+	}
+	for _, l := range tr.Letters {
+		if l.Step != "create_order" || l.Verdict != dlq.Manual || !strings.Contains(l.Reason, "2 dead letters of create_order") {
+			t.Errorf("%s: %s / %s (%q), want create_order / manual: 2 dead letters of create_order", l.At, l.Step, l.Verdict, l.Reason)
+		}
+	}
+}
+
 // TestReplayNeedsItsOrigin: a dead letter that does not say where the
 // message came from is never a replay, however safe the step.
 func TestReplayNeedsItsOrigin(t *testing.T) {

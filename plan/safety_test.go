@@ -377,3 +377,13 @@ func TestNoReplayWhenALaterStepWentAhead(t *testing.T) {
 		t.Fatalf("actions %v, want only manual_review: generate_invoice and notify succeeded after the dead-lettered create_order", got)
 	}
 }
+
+// Two dead-lettered messages of one step are never both replayed: the
+// instance is held for a person (and so is the refund of the extra
+// charge, which depends on which message creates the order).
+func TestNoTwoReplaysOfOneStep(t *testing.T) {
+	_, p := ownCase(t, "dead_letters_two_captures")
+	if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+		t.Fatalf("actions %v, want only manual_review: two PaymentCaptured events of create_order were dead-lettered", got)
+	}
+}
