@@ -46,6 +46,17 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 		review(cs.unsure + ": count what was already refunded by hand")
 		return nil
 	}
+	// A unit with more back than it captured says the compensation records
+	// cannot be counted on (one counted twice, or money sent twice): what
+	// the others may still get back is unknown.
+	for _, u := range all {
+		if u.hasAmount && u.unsure == "" && u.remaining() < 0 {
+			what := label(u.ttype, m.Root) + " " + u.target
+			review(fmt.Sprintf("%s shows %s back or on its way back, of %s captured: a %s may be counted twice, or more went back than came in; settle it by hand, nothing more is refunded",
+				what, money(u.amount-u.remaining(), u.currency), money(u.amount, u.currency), comp))
+			return nil
+		}
+	}
 	// What the set may still get back in all, net of refunds that name no
 	// unit (they may have been on any of these). Only units that may be
 	// refunded count: one the authority does not confirm may never have

@@ -139,6 +139,19 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Errorf("actions %v, want a manual_review of the charge only events report", got)
 		}
 	})
+	t.Run("per instance, a charge with more back than it captured stops every refund", func(t *testing.T) {
+		_, p := ownCase(t, "refunds_exceed_a_charge")
+		if refunds := of(actionsFor(p, "ORD-3019"), plan.RefundPayment); len(refunds) != 0 {
+			t.Errorf("ORD-3019: refunds %+v, want none: ch_3019c shows 80.00 back of 50.00, so what went back cannot be counted", refunds)
+		}
+		if got := kinds(actionsFor(p, "ORD-3019")); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("ORD-3019: actions %v, want a manual_review", got)
+		}
+		// The other instance is planned as usual.
+		if refunds := of(actionsFor(p, "ORD-3020"), plan.RefundPayment); len(refunds) != 1 || amount(refunds[0]) != 2000 {
+			t.Errorf("ORD-3020: refunds %+v, want one of 20.00 EUR", refunds)
+		}
+	})
 	t.Run("per instance, a pending refund that names no charge stops every refund", func(t *testing.T) {
 		_, p := ownCase(t, "refund_request_names_no_charge")
 		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.QueryProvider}) {
