@@ -50,10 +50,10 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 	// cannot be counted on (one counted twice, or money sent twice): what
 	// the others may still get back is unknown.
 	for _, u := range all {
-		if u.hasAmount && u.unsure == "" && u.remaining() < 0 {
+		if u.hasAmount && u.back() > u.amount {
 			what := label(u.ttype, m.Root) + " " + u.target
 			review(fmt.Sprintf("%s shows %s back or on its way back, of %s captured: a %s may be counted twice, or more went back than came in; settle it by hand, nothing more is refunded",
-				what, money(u.amount-u.remaining(), u.currency), money(u.amount, u.currency), comp))
+				what, money(u.back(), u.currency), money(u.amount, u.currency), comp))
 			return nil
 		}
 	}
@@ -167,10 +167,7 @@ func (d *draft) checkMoney(s *rules.Step, comp string, all []*unit, cs *compSet)
 		if !u.hasAmount {
 			continue
 		}
-		back := u.refunded + planned[u.target]
-		for _, p := range u.pending {
-			back += p.amount
-		}
+		back := u.back() + planned[u.target]
 		if planned[u.target] > 0 && back > u.amount {
 			return fmt.Errorf("internal error: %s %s would get back %s of %s captured; the plan is refused", label(u.ttype, m.Root), u.target, money(back, u.currency), money(u.amount, u.currency))
 		}

@@ -57,7 +57,8 @@ func amount(a plan.Action) int64 {
 
 // moneyOf reads, straight from the records of one instance, what each
 // charge captured and what went back or is on its way back (refunds done
-// or pending), by charge ("" for refunds that name none).
+// or pending, in the charge's currency), by charge ("" for refunds that
+// name none).
 func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back map[string]int64) {
 	t.Helper()
 	found, err := res.Find("order_id:" + root)
@@ -65,6 +66,12 @@ func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back m
 		t.Fatalf("find %s: %v (%d instances)", root, err, len(found))
 	}
 	captured, back = map[string]int64{}, map[string]int64{}
+	currency := map[string]string{}
+	type refund struct {
+		charge, currency string
+		amount           int64
+	}
+	var refunds []refund
 	seenRefund := map[string]bool{}
 	var r record.Record
 	for _, id := range found[0].Records {
@@ -72,13 +79,18 @@ func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back m
 		charge, _ := r.Key("charge_id")
 		switch {
 		case r.Kind == "charge" && r.Status == "succeeded":
-			captured[charge] = r.Amount
+			captured[charge], currency[charge] = r.Amount, r.Currency
 		case r.Kind == "refund" && (r.Status == "succeeded" || r.Status == "pending"):
 			rid, _ := r.Key("refund_id")
 			if !seenRefund[rid] {
 				seenRefund[rid] = true
-				back[charge] += r.Amount
+				refunds = append(refunds, refund{charge, r.Currency, r.Amount})
 			}
+		}
+	}
+	for _, f := range refunds {
+		if f.charge == "" || f.currency == currency[f.charge] {
+			back[f.charge] += f.amount
 		}
 	}
 	return captured, back
@@ -150,6 +162,16 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 		// The other instance is planned as usual.
 		if refunds := of(actionsFor(p, "ORD-3020"), plan.RefundPayment); len(refunds) != 1 || amount(refunds[0]) != 2000 {
 			t.Errorf("ORD-3020: refunds %+v, want one of 20.00 EUR", refunds)
+		}
+	})
+	t.Run("per charge, a pending refund in another currency is not summed with the charge's", func(t *testing.T) {
+		_, p := ownCase(t, "pending_refund_other_currency")
+		refunds := of(p.Actions, plan.RefundPayment)
+		if len(refunds) != 1 || refunds[0].Target.ID != "ch_3021a" || amount(refunds[0]) != 5000 {
+			t.Errorf("refunds %+v, want one of 50.00 EUR on ch_3021a", refunds)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3021b", got)
 		}
 	})
 	t.Run("per instance, a pending refund that names no charge stops every refund", func(t *testing.T) {

@@ -59,6 +59,19 @@ type pend struct {
 	prov     string
 }
 
+// back is what went back or is on its way back, counted in the unit's
+// currency: a pending compensation in another currency cannot be added
+// (it makes the unit unsure instead).
+func (u *unit) back() int64 {
+	n := u.refunded
+	for _, p := range u.pending {
+		if p.currency == u.currency {
+			n += p.amount
+		}
+	}
+	return n
+}
+
 func (u *unit) remaining() int64 {
 	r := u.amount - u.refunded
 	for _, p := range u.pending {
