@@ -218,6 +218,10 @@ func (d *draft) doubleCaptures() error {
 			d.review(f, f.Message+": the charge the order keeps, "+what+", has refunds of its own; settle it by hand")
 			continue
 		}
+		if kept.unsure != "" {
+			d.review(f, f.Message+": the charge the order keeps, "+what+", may have a refund of its own ("+kept.unsure+"); settle it by hand")
+			continue
+		}
 		var extras []*unit
 		for _, u := range units {
 			if u != kept {

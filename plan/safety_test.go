@@ -311,6 +311,12 @@ func TestDoubleCaptureRefundsOnlyTheExtra(t *testing.T) {
 			}
 		})
 	}
+	t.Run("the charge the order keeps has a refund that cannot be counted", func(t *testing.T) {
+		_, p := ownCase(t, "double_capture_kept_charge_refund_uncounted")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: ch_3022b, the kept charge, may be refunded (requires_action)", got)
+		}
+	})
 	t.Run("the order names none: the first attempt's charge is kept", func(t *testing.T) {
 		res, p := fixtureCase(t, "double_capture")
 		refunds := of(p.Actions, plan.RefundPayment)
