@@ -207,9 +207,14 @@ func (d *draft) doubleCaptures() error {
 			d.review(f, f.Message+": the evidence does not show the charges apart; settle it by hand")
 			continue
 		}
-		kept, how := d.referenced(s, units)
+		kept, how, named := d.referenced(s, units)
 		if kept == nil {
 			d.review(f, f.Message+": "+how)
+			continue
+		}
+		if replay := d.laterReplay(s); !named && replay != nil {
+			// The replayed message makes what the order refers to.
+			d.review(f, fmt.Sprintf("%s: no record of the order names a charge yet, and %s %s is planned, which decides the charge the order keeps: refund the extra one after it (re-run vitals plan)", f.Message, replay.Action, replay.Target))
 			continue
 		}
 		cs := d.comps(s, s.Comp.Name, units, tkey)
@@ -238,10 +243,21 @@ func (d *draft) doubleCaptures() error {
 	return nil
 }
 
+// laterReplay returns a planned replay of a step after s, or nil.
+func (d *draft) laterReplay(s *rules.Step) *Action {
+	for _, a := range d.actions {
+		if a.Action == ReplayDeadLetter && a.stepIdx > s.Index {
+			return a
+		}
+	}
+	return nil
+}
+
 // referenced finds the unit the rest of the instance refers to: the charge
 // whose keys appear on the evidence of later steps (the order row, an
-// OrderCreated event).
-func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
+// OrderCreated event). named says a record names it; otherwise it is the
+// first attempt's, of charges all equal.
+func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string, bool) {
 	b := d.b
 	type ref struct {
 		t    int
@@ -290,30 +306,30 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
 	switch {
 	case len(hits) == 1 && !hits[0].confirmed:
 		// Keeping a charge that may not exist would refund every real one.
-		return nil, fmt.Sprintf("%s, which %s has no record of: decide by hand which charge the order keeps", by, who)
+		return nil, fmt.Sprintf("%s, which %s has no record of: decide by hand which charge the order keeps", by, who), true
 	case len(hits) == 1:
-		return hits[0], by
+		return hits[0], by, true
 	case len(hits) > 1:
-		return nil, "the order refers to several of the charges: decide by hand which one it keeps"
+		return nil, "the order refers to several of the charges: decide by hand which one it keeps", true
 	}
 	for _, r := range refs {
 		if units[0].ttype != "" && b.m.KeyTypes[r.t] == units[0].ttype {
-			return nil, fmt.Sprintf("%s names %s %s, which is none of the captured ones: decide by hand which one it keeps", r.prov, b.m.KeyTypes[r.t], r.v)
+			return nil, fmt.Sprintf("%s names %s %s, which is none of the captured ones: decide by hand which one it keeps", r.prov, b.m.KeyTypes[r.t], r.v), true
 		}
 	}
 	first := units[0]
 	for _, u := range units[1:] {
 		if !u.hasAmount || !first.hasAmount || u.amount != first.amount || u.currency != first.currency {
-			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps"
+			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps", false
 		}
 		if u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at) {
 			first = u
 		}
 	}
 	if !first.confirmed {
-		return nil, fmt.Sprintf("no record of the order names a charge, and the first attempt's, %s %s, is one %s has no record of: decide by hand which one it keeps", label(first.ttype, b.m.Root), first.target, who)
+		return nil, fmt.Sprintf("no record of the order names a charge, and the first attempt's, %s %s, is one %s has no record of: decide by hand which one it keeps", label(first.ttype, b.m.Root), first.target, who), false
 	}
-	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start))
+	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start)), false
 }
 
 func (d *draft) sources(ids []record.ID) string {

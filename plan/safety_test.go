@@ -317,6 +317,12 @@ func TestDoubleCaptureRefundsOnlyTheExtra(t *testing.T) {
 			t.Fatalf("actions %v, want only manual_review: ch_3022b, the kept charge, may be refunded (requires_action)", got)
 		}
 	})
+	t.Run("the order is still to be created by a replay: no charge is refunded yet", func(t *testing.T) {
+		_, p := ownCase(t, "double_capture_order_replayed")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ReplayDeadLetter, plan.ManualReview}) {
+			t.Fatalf("actions %v, want replay_dead_letter and manual_review: the replayed PaymentCaptured names ch_3023b, so the order will keep it", got)
+		}
+	})
 	t.Run("the order names none: the first attempt's charge is kept", func(t *testing.T) {
 		res, p := fixtureCase(t, "double_capture")
 		refunds := of(p.Actions, plan.RefundPayment)
