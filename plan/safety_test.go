@@ -121,6 +121,20 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Errorf("refunds %v, want %v", got, want)
 		}
 	})
+	t.Run("per charge, a refund two sources report with different amounts", func(t *testing.T) {
+		_, p := ownCase(t, "refund_reported_by_two_sources")
+		got := map[string]int64{}
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			got[a.Target.ID] += amount(a)
+		}
+		// re_3024c: 20.00 EUR says the shop, 30.00 the provider.
+		if want := map[string]int64{"ch_3024a": 5000}; !maps(got, want) {
+			t.Errorf("refunds %v, want %v: what went back on ch_3024c is not known", got, want)
+		}
+		if k := kinds(p.Actions); !slices.Contains(k, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3024c", k)
+		}
+	})
 	t.Run("per instance, counting a refund that names no charge", func(t *testing.T) {
 		_, p := ownCase(t, "refund_names_no_charge")
 		refunds := of(p.Actions, plan.RefundPayment)

@@ -220,6 +220,9 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		amount   int64
 		currency string
 		known    bool
+		// differs: another record of the same compensation gives another
+		// amount or currency (two sources disagree on what went back).
+		differs string
 	}
 	var groups []*group
 	byOwn := map[string]*group{}
@@ -283,11 +286,17 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		}
 		if b.rec.HasAmount && !g.known {
 			g.amount, g.currency, g.known = b.rec.Amount, b.rec.Currency, true
+		} else if b.rec.HasAmount && (b.rec.Amount != g.amount || b.rec.Currency != g.currency) && g.differs == "" {
+			g.differs = fmt.Sprintf("%s says %s, %s says %s", g.own.prov, money(g.amount, g.currency), prov, money(b.rec.Amount, b.rec.Currency))
 		}
 	}
 	d.unclassified(s, comp, units, tkey, ids, cs)
 	for _, g := range groups {
 		g.own.amount, g.own.currency, g.own.known = g.amount, g.currency, g.known
+		if g.differs != "" {
+			d.unsure(cs, g.u, "the records of "+g.own.typ+" "+g.own.id+" disagree on its amount ("+g.differs+")")
+			continue
+		}
 		switch {
 		case g.succ:
 			if !g.known {
