@@ -109,7 +109,42 @@ func Triage(m *rules.Model, st *record.Store, in *saga.Instance) []Letter {
 		judge(m, st, in, &l)
 		out = append(out, l)
 	}
+	onePerStep(out)
 	return out
+}
+
+// onePerStep turns replays into manual verdicts where one step has several
+// different messages to replay (other delivery keys, or other origins when
+// there is none): an idempotent consumer dedupes one message, not two that
+// each do the step, so replaying them all could do it twice.
+func onePerStep(ls []Letter) {
+	id := func(l *Letter) string {
+		switch {
+		case l.Delivery != "":
+			return l.Delivery
+		case l.Original != nil:
+			return l.Original.String()
+		}
+		return l.At
+	}
+	for i := range ls {
+		if ls[i].Verdict != Replay {
+			continue
+		}
+		var msgs, at []string
+		for j := range ls {
+			if ls[j].StepIdx == ls[i].StepIdx && ls[j].Verdict != Resolved && ls[j].Verdict != Compensate {
+				if !slices.Contains(msgs, id(&ls[j])) {
+					msgs = append(msgs, id(&ls[j]))
+				}
+				at = append(at, ls[j].At)
+			}
+		}
+		if len(msgs) > 1 {
+			ls[i].Verdict = Manual
+			ls[i].Reason = fmt.Sprintf("%d dead letters of %s (%s) are different messages: replaying more than one could do it twice; replay one by hand", len(at), ls[i].Step, strings.Join(at, ", "))
+		}
+	}
 }
 
 func original(r *record.Record) *Original {
@@ -203,6 +238,12 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 	for i := 0; i < l.StepIdx; i++ {
 		if s := in.Steps[i]; s.Effective != saga.Succeeded {
 			set(Manual, "%s, before it, is %s: a replay would run ahead of it", s.Name, s.State)
+			return
+		}
+	}
+	for i := l.StepIdx + 1; i < len(in.Steps); i++ {
+		if s := in.Steps[i]; s.Effective == saga.Succeeded {
+			set(Manual, "%s shows no success, but %s, after it, succeeded at %s: its effect may have happened some other way; find out before replaying", sr.Name, s.Name, stamp(s.At))
 			return
 		}
 	}

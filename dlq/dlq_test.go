@@ -68,6 +68,9 @@ func TestVerdicts(t *testing.T) {
 		{own + "dead_letter_compensate", "ORD-3006", "create_order", dlq.Compensate, "release_stock began at 2026-11-20T09:20:00Z"},
 		// generate_invoice is not idempotent.
 		{own + "dead_letter_manual", "ORD-3007", "generate_invoice", dlq.Manual, "not marked idempotent"},
+		// No order shows, but the invoice and the notification after it do:
+		// the effect may have happened some other way.
+		{own + "dead_letter_later_step_succeeded", "ORD-3016", "create_order", dlq.Manual, "generate_invoice, after it, succeeded at 2026-11-20T09:01:20Z"},
 		// Nothing but the dead letter.
 		{own + "dead_letter_alone", "ORD-9999", "create_order", dlq.Manual, "the only trace of order ORD-9999"},
 	}
@@ -96,6 +99,22 @@ func TestVerdicts(t *testing.T) {
 				t.Errorf("summary %+v does not count the one %s letter", tr.Summary, tt.verdict)
 			}
 		})
+	}
+}
+
+// TestOneReplayPerStep: two dead-lettered messages of one step (both
+// PaymentCaptured events of a double capture) are two different messages:
+// create_order dedupes by event id, so replaying both could create the
+// order twice. Neither is a replay; a person picks one.
+func TestOneReplayPerStep(t *testing.T) {
+	tr := triage(t, own+"dead_letters_two_captures/config.yaml")
+	if len(tr.Letters) != 2 {
+		t.Fatalf("%d dead letters, want 2", len(tr.Letters))
+	}
+	for _, l := range tr.Letters {
+		if l.Step != "create_order" || l.Verdict != dlq.Manual || !strings.Contains(l.Reason, "2 dead letters of create_order") {
+			t.Errorf("%s: %s / %s (%q), want create_order / manual: 2 dead letters of create_order", l.At, l.Step, l.Verdict, l.Reason)
+		}
 	}
 }
 

@@ -38,7 +38,8 @@ type RefusedError struct{ Reason string }
 func (e *RefusedError) Error() string { return "not emitted: " + e.Reason }
 
 // Check refuses a plan that is not the one confirmed, or that comes from an
-// incomplete run.
+// incomplete run, one that could not read some of its input, or one older
+// than its evidence.
 func Check(p *plan.Plan, confirm string) error {
 	switch {
 	case confirm == "":
@@ -47,6 +48,10 @@ func Check(p *plan.Plan, confirm string) error {
 		return &RefusedError{Reason: fmt.Sprintf("you confirmed plan %s, but the plan computed now is %s: the evidence changed since the review; review this plan and confirm its id", confirm, p.ID)}
 	case !p.Run.Complete:
 		return &RefusedError{Reason: "a source failed, so the plan may miss refunds or releases already made; fix the source and plan again"}
+	case p.Run.AfterAsOf > 0:
+		return &RefusedError{Reason: fmt.Sprintf("the sources hold %d record(s) dated after as_of %s, left out of this plan: one may be a refund or release made since; plan again with a later --as-of (e.g. now)", p.Run.AfterAsOf, p.Run.AsOf)}
+	case p.Run.BadInput > 0:
+		return &RefusedError{Reason: fmt.Sprintf("%d input(s) could not be read (vitals check lists where), so the plan may miss refunds or releases already made; fix the input and plan again", p.Run.BadInput)}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -160,6 +161,74 @@ func TestRefusedWhenASourceFailed(t *testing.T) {
 	var re *emit.RefusedError
 	if !errors.As(err, &re) || n != 0 {
 		t.Fatalf("sent %d, err %v; want a refusal: the run is incomplete", n, err)
+	}
+	assertEmpty(t, addrs)
+}
+
+// cancelledWithRefund copies the cancelled_after_invoice case to a
+// temporary folder with one more row in the provider's refunds export.
+func cancelledWithRefund(t *testing.T, row string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Dir(cancelled)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "plan.") {
+			continue // the expected plans
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch e.Name() {
+		case "config.yaml":
+			abs, _ := filepath.Abs("../configs/checkout.yaml")
+			b = []byte("extends: " + abs + "\ndata_dir: .\n")
+		case "refunds.csv":
+			b = append(b, row+"\n"...)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, "config.yaml")
+}
+
+// TestRefusedWithBadInput: input that could not be read may be a refund
+// already made. Here the provider's refund of the charge has an amount that
+// does not parse, so the plan refunds the charge again; it must not be
+// emitted, even when confirmed.
+func TestRefusedWithBadInput(t *testing.T) {
+	addrs := broker(t)
+	p := buildPlan(t, cancelledWithRefund(t, "re_3005,ch_3005,60.00 EUR,eur,succeeded,requested_by_customer,2026-11-20 09:40:00"))
+	if p.Run.BadInput != 1 {
+		t.Fatalf("the plan counts %d bad input(s), want 1: the refund row", p.Run.BadInput)
+	}
+	n, err := send(t, addrs, p, p.ID)
+	var re *emit.RefusedError
+	if !errors.As(err, &re) || n != 0 {
+		t.Fatalf("sent %d, err %v; want a refusal: a refund row could not be read", n, err)
+	}
+	assertEmpty(t, addrs)
+}
+
+// TestRefusedWithEvidenceAfterAsOf: the plan is as of 12:00, but the
+// provider's export already shows the charge refunded at 12:30. As of
+// 12:00 the refund is due, and the plan says so; sending it now would pay
+// the money back twice.
+func TestRefusedWithEvidenceAfterAsOf(t *testing.T) {
+	addrs := broker(t)
+	p := buildPlan(t, cancelledWithRefund(t, "re_3005,ch_3005,60.00,eur,succeeded,requested_by_customer,2026-11-20 12:30:00"))
+	if p.Run.AfterAsOf != 1 {
+		t.Fatalf("the plan counts %d record(s) after as_of, want 1: the refund", p.Run.AfterAsOf)
+	}
+	n, err := send(t, addrs, p, p.ID)
+	var re *emit.RefusedError
+	if !errors.As(err, &re) || n != 0 {
+		t.Fatalf("sent %d, err %v; want a refusal: the evidence is newer than the plan", n, err)
 	}
 	assertEmpty(t, addrs)
 }

@@ -46,11 +46,24 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 		review(cs.unsure + ": count what was already refunded by hand")
 		return nil
 	}
+	// A unit with more back than it captured says the compensation records
+	// cannot be counted on (one counted twice, or money sent twice): what
+	// the others may still get back is unknown.
+	for _, u := range all {
+		if u.hasAmount && u.back() > u.amount {
+			what := label(u.ttype, m.Root) + " " + u.target
+			review(fmt.Sprintf("%s shows %s back or on its way back, of %s captured: a %s may be counted twice, or more went back than came in; settle it by hand, nothing more is refunded",
+				what, money(u.back(), u.currency), money(u.amount, u.currency), comp))
+			return nil
+		}
+	}
 	// What the set may still get back in all, net of refunds that name no
-	// unit (they may have been on any of these).
+	// unit (they may have been on any of these). Only units that may be
+	// refunded count: one the authority does not confirm may never have
+	// been captured, so it makes no room.
 	head := map[string]int64{}
 	for _, u := range set {
-		if u.hasAmount && u.unsure == "" && len(u.pending) == 0 {
+		if u.confirmed && u.hasAmount && u.unsure == "" && len(u.pending) == 0 {
 			head[u.currency] += max(u.remaining(), 0)
 		}
 	}
@@ -61,6 +74,8 @@ func (d *draft) refunds(s *rules.Step, comp string, set, all []*unit, cs *compSe
 	for _, u := range set {
 		what := label(u.ttype, m.Root) + " " + u.target
 		switch {
+		case !u.confirmed && s.Authority == "":
+			review(fmt.Sprintf("the sources disagree whether %s was captured, and %s names no authority to decide: confirm it was captured before any %s", what, s.Name, comp))
 		case !u.confirmed:
 			review(fmt.Sprintf("%s is reported only by %s, and %s has no record of it: confirm it was captured before any %s", what, d.sources(u.recs), who, comp))
 		case !u.hasAmount:
@@ -152,10 +167,7 @@ func (d *draft) checkMoney(s *rules.Step, comp string, all []*unit, cs *compSet)
 		if !u.hasAmount {
 			continue
 		}
-		back := u.refunded + planned[u.target]
-		for _, p := range u.pending {
-			back += p.amount
-		}
+		back := u.back() + planned[u.target]
 		if planned[u.target] > 0 && back > u.amount {
 			return fmt.Errorf("internal error: %s %s would get back %s of %s captured; the plan is refused", label(u.ttype, m.Root), u.target, money(back, u.currency), money(u.amount, u.currency))
 		}
@@ -195,15 +207,24 @@ func (d *draft) doubleCaptures() error {
 			d.review(f, f.Message+": the evidence does not show the charges apart; settle it by hand")
 			continue
 		}
-		kept, how := d.referenced(s, units)
+		kept, how, named := d.referenced(s, units)
 		if kept == nil {
 			d.review(f, f.Message+": "+how)
+			continue
+		}
+		if replay := d.laterReplay(s); !named && replay != nil {
+			// The replayed message makes what the order refers to.
+			d.review(f, fmt.Sprintf("%s: no record of the order names a charge yet, and %s %s is planned, which decides the charge the order keeps: refund the extra one after it (re-run vitals plan)", f.Message, replay.Action, replay.Target))
 			continue
 		}
 		cs := d.comps(s, s.Comp.Name, units, tkey)
 		what := label(kept.ttype, m.Root) + " " + kept.target
 		if kept.refunded > 0 || len(kept.pending) > 0 {
 			d.review(f, f.Message+": the charge the order keeps, "+what+", has refunds of its own; settle it by hand")
+			continue
+		}
+		if kept.unsure != "" {
+			d.review(f, f.Message+": the charge the order keeps, "+what+", may have a refund of its own ("+kept.unsure+"); settle it by hand")
 			continue
 		}
 		var extras []*unit
@@ -222,10 +243,21 @@ func (d *draft) doubleCaptures() error {
 	return nil
 }
 
+// laterReplay returns a planned replay of a step after s, or nil.
+func (d *draft) laterReplay(s *rules.Step) *Action {
+	for _, a := range d.actions {
+		if a.Action == ReplayDeadLetter && a.stepIdx > s.Index {
+			return a
+		}
+	}
+	return nil
+}
+
 // referenced finds the unit the rest of the instance refers to: the charge
 // whose keys appear on the evidence of later steps (the order row, an
-// OrderCreated event).
-func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
+// OrderCreated event). named says a record names it; otherwise it is the
+// first attempt's, of charges all equal.
+func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string, bool) {
 	b := d.b
 	type ref struct {
 		t    int
@@ -267,22 +299,37 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string) {
 			by = hit
 		}
 	}
+	who := s.Authority
+	if who == "" {
+		who = "the system of record"
+	}
 	switch {
+	case len(hits) == 1 && !hits[0].confirmed:
+		// Keeping a charge that may not exist would refund every real one.
+		return nil, fmt.Sprintf("%s, which %s has no record of: decide by hand which charge the order keeps", by, who), true
 	case len(hits) == 1:
-		return hits[0], by
+		return hits[0], by, true
 	case len(hits) > 1:
-		return nil, "the order refers to several of the charges: decide by hand which one it keeps"
+		return nil, "the order refers to several of the charges: decide by hand which one it keeps", true
+	}
+	for _, r := range refs {
+		if units[0].ttype != "" && b.m.KeyTypes[r.t] == units[0].ttype {
+			return nil, fmt.Sprintf("%s names %s %s, which is none of the captured ones: decide by hand which one it keeps", r.prov, b.m.KeyTypes[r.t], r.v), true
+		}
 	}
 	first := units[0]
 	for _, u := range units[1:] {
 		if !u.hasAmount || !first.hasAmount || u.amount != first.amount || u.currency != first.currency {
-			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps"
+			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps", false
 		}
 		if u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at) {
 			first = u
 		}
 	}
-	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start))
+	if !first.confirmed {
+		return nil, fmt.Sprintf("no record of the order names a charge, and the first attempt's, %s %s, is one %s has no record of: decide by hand which one it keeps", label(first.ttype, b.m.Root), first.target, who), false
+	}
+	return first, fmt.Sprintf("no record of the order names a charge; all are %s, so the one of the first attempt (begun %s) is kept", money(first.amount, first.currency), stamp(first.start)), false
 }
 
 func (d *draft) sources(ids []record.ID) string {

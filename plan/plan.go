@@ -84,6 +84,14 @@ type Run struct {
 	Since    string `json:"since,omitempty"`
 	Until    string `json:"until"`
 	Complete bool   `json:"complete"`
+	// BadInput counts the input the sources could not read (rows, lines,
+	// messages; vitals check lists where). One may be a refund or release
+	// already made, so such a plan is never emitted.
+	BadInput int `json:"bad_input,omitempty"`
+	// AfterAsOf counts the records dated after as_of, left out so the run
+	// is reproducible. The plan is as of as_of, older than that evidence (a
+	// refund made since), so it is never emitted.
+	AfterAsOf int `json:"after_as_of,omitempty"`
 }
 
 // Summary counts what the plan covers.
@@ -189,6 +197,10 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Plan, err
 		Totals:    []Total{},
 		Actions:   []Action{},
 		Unplanned: []Unplanned{},
+	}
+	for _, s := range res.Sources {
+		p.Run.BadInput += s.Bad
+		p.Run.AfterAsOf += s.OutsideWindow
 	}
 	b := newBuilder(res)
 	err := res.Each(ctx, func(inst *saga.Instance) error {

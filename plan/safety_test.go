@@ -57,7 +57,8 @@ func amount(a plan.Action) int64 {
 
 // moneyOf reads, straight from the records of one instance, what each
 // charge captured and what went back or is on its way back (refunds done
-// or pending), by charge ("" for refunds that name none).
+// or pending, in the charge's currency), by charge ("" for refunds that
+// name none).
 func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back map[string]int64) {
 	t.Helper()
 	found, err := res.Find("order_id:" + root)
@@ -65,6 +66,12 @@ func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back m
 		t.Fatalf("find %s: %v (%d instances)", root, err, len(found))
 	}
 	captured, back = map[string]int64{}, map[string]int64{}
+	currency := map[string]string{}
+	type refund struct {
+		charge, currency string
+		amount           int64
+	}
+	var refunds []refund
 	seenRefund := map[string]bool{}
 	var r record.Record
 	for _, id := range found[0].Records {
@@ -72,13 +79,18 @@ func moneyOf(t *testing.T, res *reconcile.Result, root string) (captured, back m
 		charge, _ := r.Key("charge_id")
 		switch {
 		case r.Kind == "charge" && r.Status == "succeeded":
-			captured[charge] = r.Amount
+			captured[charge], currency[charge] = r.Amount, r.Currency
 		case r.Kind == "refund" && (r.Status == "succeeded" || r.Status == "pending"):
 			rid, _ := r.Key("refund_id")
 			if !seenRefund[rid] {
 				seenRefund[rid] = true
-				back[charge] += r.Amount
+				refunds = append(refunds, refund{charge, r.Currency, r.Amount})
 			}
+		}
+	}
+	for _, f := range refunds {
+		if f.charge == "" || f.currency == currency[f.charge] {
+			back[f.charge] += f.amount
 		}
 	}
 	return captured, back
@@ -98,11 +110,82 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Errorf("refunds %v, want %v", got, want)
 		}
 	})
+	t.Run("per charge, counting two refunds that share the charge's payment intent", func(t *testing.T) {
+		_, p := ownCase(t, "refunds_share_payment_intent")
+		got := map[string]int64{}
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			got[a.Target.ID] += amount(a)
+		}
+		want := map[string]int64{"ch_3010a": 5000, "ch_3010b": 1000} // ch_3010b: 50.00 captured, 10.00 + 30.00 refunded
+		if !maps(got, want) {
+			t.Errorf("refunds %v, want %v", got, want)
+		}
+	})
+	t.Run("per charge, a refund two sources report with different amounts", func(t *testing.T) {
+		_, p := ownCase(t, "refund_reported_by_two_sources")
+		got := map[string]int64{}
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			got[a.Target.ID] += amount(a)
+		}
+		// re_3024c: 20.00 EUR says the shop, 30.00 the provider.
+		if want := map[string]int64{"ch_3024a": 5000}; !maps(got, want) {
+			t.Errorf("refunds %v, want %v: what went back on ch_3024c is not known", got, want)
+		}
+		if k := kinds(p.Actions); !slices.Contains(k, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3024c", k)
+		}
+	})
 	t.Run("per instance, counting a refund that names no charge", func(t *testing.T) {
 		_, p := ownCase(t, "refund_names_no_charge")
 		refunds := of(p.Actions, plan.RefundPayment)
 		if len(refunds) != 1 || refunds[0].Target.ID != "ch_3008b" || amount(refunds[0]) != 2500 {
 			t.Fatalf("refunds %+v, want one of 25.00 EUR on ch_3008b (40.00 extra, 15.00 already back for the order)", refunds)
+		}
+	})
+	t.Run("per charge, counting a refund in a status the process does not classify", func(t *testing.T) {
+		_, p := ownCase(t, "refund_status_unclassified")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: a refund in status requires_action may still pay out", got)
+		}
+	})
+	t.Run("per instance, a refund that names no charge in another currency is not ignored", func(t *testing.T) {
+		_, p := ownCase(t, "unnamed_refund_other_currency")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: 15.00 USD went back for EUR charges, and cannot be counted", got)
+		}
+	})
+	t.Run("per instance, a charge the provider does not show makes no room for a refund", func(t *testing.T) {
+		_, p := ownCase(t, "unconfirmed_charge_and_unnamed_refund")
+		// Captured (as the provider shows it) 80.00, kept 40.00, and 40.00
+		// already back for the order: nothing is left to refund.
+		if refunds := of(p.Actions, plan.RefundPayment); len(refunds) != 0 {
+			t.Errorf("refunds %+v, want none: the 40.00 EUR refund that names no charge already covers the extra capture", refunds)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of the charge only events report", got)
+		}
+	})
+	t.Run("per instance, a charge with more back than it captured stops every refund", func(t *testing.T) {
+		_, p := ownCase(t, "refunds_exceed_a_charge")
+		if refunds := of(actionsFor(p, "ORD-3019"), plan.RefundPayment); len(refunds) != 0 {
+			t.Errorf("ORD-3019: refunds %+v, want none: ch_3019c shows 80.00 back of 50.00, so what went back cannot be counted", refunds)
+		}
+		if got := kinds(actionsFor(p, "ORD-3019")); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("ORD-3019: actions %v, want a manual_review", got)
+		}
+		// The other instance is planned as usual.
+		if refunds := of(actionsFor(p, "ORD-3020"), plan.RefundPayment); len(refunds) != 1 || amount(refunds[0]) != 2000 {
+			t.Errorf("ORD-3020: refunds %+v, want one of 20.00 EUR", refunds)
+		}
+	})
+	t.Run("per charge, a pending refund in another currency is not summed with the charge's", func(t *testing.T) {
+		_, p := ownCase(t, "pending_refund_other_currency")
+		refunds := of(p.Actions, plan.RefundPayment)
+		if len(refunds) != 1 || refunds[0].Target.ID != "ch_3021a" || amount(refunds[0]) != 5000 {
+			t.Errorf("refunds %+v, want one of 50.00 EUR on ch_3021a", refunds)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3021b", got)
 		}
 	})
 	t.Run("per instance, a pending refund that names no charge stops every refund", func(t *testing.T) {
@@ -172,6 +255,19 @@ func TestNeverCompensateAStepThatDidNotSucceed(t *testing.T) {
 			t.Fatalf("actions %v, want only release_stock: the charge was declined", got)
 		}
 	})
+	t.Run("an attempt the sources disagree on, with no authority, is not refunded", func(t *testing.T) {
+		_, p := ownCase(t, "conflicting_attempt_no_authority")
+		var targets []string
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			targets = append(targets, a.Target.ID)
+		}
+		if !slices.Equal(targets, []string{"ch_3017b"}) {
+			t.Errorf("refunds %v, want only ch_3017b: the provider declined ch_3017a, an event says captured, and nothing decides", targets)
+		}
+		if got := kinds(p.Actions); !slices.Contains(got, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3017a", got)
+		}
+	})
 	t.Run("an order never created is not marked failed", func(t *testing.T) {
 		_, p := fixtureCase(t, "captured_without_order")
 		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.RefundPayment}) {
@@ -214,6 +310,31 @@ func TestDoubleCaptureRefundsOnlyTheExtra(t *testing.T) {
 		}
 		if !slices.Equal(targets, []string{"ch_3001a", "ch_3001c"}) {
 			t.Errorf("refunds %v, want ch_3001a and ch_3001c; ch_3001b is the one OrderCreated names", targets)
+		}
+	})
+	// The order refers to a charge, but not to one the provider shows
+	// captured: which charge it keeps is unknown, so neither is refunded.
+	for _, tc := range []struct{ name, dir string }{
+		{"the order names a charge only an event reports", "double_capture_order_names_unconfirmed_charge"},
+		{"the order names a charge that is none of them", "double_capture_order_names_another_charge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, p := ownCase(t, tc.dir)
+			if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+				t.Fatalf("actions %v, want only manual_review: refunding either charge may leave the order with none", got)
+			}
+		})
+	}
+	t.Run("the charge the order keeps has a refund that cannot be counted", func(t *testing.T) {
+		_, p := ownCase(t, "double_capture_kept_charge_refund_uncounted")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+			t.Fatalf("actions %v, want only manual_review: ch_3022b, the kept charge, may be refunded (requires_action)", got)
+		}
+	})
+	t.Run("the order is still to be created by a replay: no charge is refunded yet", func(t *testing.T) {
+		_, p := ownCase(t, "double_capture_order_replayed")
+		if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ReplayDeadLetter, plan.ManualReview}) {
+			t.Fatalf("actions %v, want replay_dead_letter and manual_review: the replayed PaymentCaptured names ch_3023b, so the order will keep it", got)
 		}
 	})
 	t.Run("the order names none: the first attempt's charge is kept", func(t *testing.T) {
@@ -305,5 +426,25 @@ func TestPendingRefundGetsNoSecondRefund(t *testing.T) {
 				t.Errorf("query about %v, want the pending refund %v", p.Actions[0].Target, pending[0])
 			}
 		})
+	}
+}
+
+// A dead letter is replayed only when its effect is missing: not when a
+// later step went ahead, which says the effect may have happened some
+// other way.
+func TestNoReplayWhenALaterStepWentAhead(t *testing.T) {
+	_, p := ownCase(t, "dead_letter_later_step_succeeded")
+	if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+		t.Fatalf("actions %v, want only manual_review: generate_invoice and notify succeeded after the dead-lettered create_order", got)
+	}
+}
+
+// Two dead-lettered messages of one step are never both replayed: the
+// instance is held for a person (and so is the refund of the extra
+// charge, which depends on which message creates the order).
+func TestNoTwoReplaysOfOneStep(t *testing.T) {
+	_, p := ownCase(t, "dead_letters_two_captures")
+	if got := kinds(p.Actions); !slices.Equal(got, []string{plan.ManualReview}) {
+		t.Fatalf("actions %v, want only manual_review: two PaymentCaptured events of create_order were dead-lettered", got)
 	}
 }

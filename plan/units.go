@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -34,7 +35,10 @@ type unit struct {
 
 	// confirmed: the step's authority (the payment provider) has a record
 	// of it; units only other sources report are never compensated blind.
+	// Without an authority, a unit is confirmed unless the sources disagree
+	// about its attempt (divergent): then nothing decides it.
 	confirmed bool
+	divergent bool
 
 	// compensation side
 	refunded int64  // compensations that succeeded, in currency
@@ -53,6 +57,19 @@ type pend struct {
 	known    bool
 	at       time.Time
 	prov     string
+}
+
+// back is what went back or is on its way back, counted in the unit's
+// currency: a pending compensation in another currency cannot be added
+// (it makes the unit unsure instead).
+func (u *unit) back() int64 {
+	n := u.refunded
+	for _, p := range u.pending {
+		if p.currency == u.currency {
+			n += p.amount
+		}
+	}
+	return n
 }
 
 func (u *unit) remaining() int64 {
@@ -123,6 +140,7 @@ func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 		for _, id := range u.recs {
 			if v, ok := st.KeyOf(id, s.AttemptType); ok {
 				keys = append(keys, v)
+				u.divergent = u.divergent || slices.Contains(sr.Divergent, v)
 			}
 		}
 		for _, e := range sr.Evidence {
@@ -134,7 +152,7 @@ func (d *draft) fill(s *rules.Step, sr *saga.StepResult, u *unit) {
 		}
 	}
 	u.main = u.recs[0]
-	u.confirmed = s.Authority == ""
+	u.confirmed = s.Authority == "" && !u.divergent
 	best := -1 // 3 authority with amount, 2 amount, 1 authority
 	for _, id := range u.recs {
 		st.Get(id, &d.b.rec)
@@ -202,9 +220,21 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		amount   int64
 		currency string
 		known    bool
+		// differs: another record of the same compensation gives another
+		// amount or currency (two sources disagree on what went back).
+		differs string
 	}
 	var groups []*group
 	byOwn := map[string]*group{}
+	// Key types the step's own records carry (payment_intent on a charge)
+	// name what is undone, not the compensation: two refunds of one payment
+	// intent are two refunds.
+	stepTypes := map[int]bool{}
+	if sr := d.in.Step(s.Name); sr != nil {
+		for _, e := range sr.Evidence {
+			st.Keys(e.Record, func(t int, _ record.KeyID) { stepTypes[t] = true })
+		}
+	}
 	for _, id := range ids {
 		var u *unit
 		if tkey == b.m.RootType && len(units) == 1 {
@@ -214,7 +244,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 				u = units[i]
 			}
 		}
-		ownType, ownID := d.ownKey(s, id, tkey)
+		ownType, ownID := d.ownKey(s, id, tkey, stepTypes)
 		st.Get(id, &b.rec)
 		prov := b.rec.Prov.String()
 		var g *group
@@ -256,10 +286,17 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 		}
 		if b.rec.HasAmount && !g.known {
 			g.amount, g.currency, g.known = b.rec.Amount, b.rec.Currency, true
+		} else if b.rec.HasAmount && (b.rec.Amount != g.amount || b.rec.Currency != g.currency) && g.differs == "" {
+			g.differs = fmt.Sprintf("%s says %s, %s says %s", g.own.prov, money(g.amount, g.currency), prov, money(b.rec.Amount, b.rec.Currency))
 		}
 	}
+	d.unclassified(s, comp, units, tkey, ids, cs)
 	for _, g := range groups {
 		g.own.amount, g.own.currency, g.own.known = g.amount, g.currency, g.known
+		if g.differs != "" {
+			d.unsure(cs, g.u, "the records of "+g.own.typ+" "+g.own.id+" disagree on its amount ("+g.differs+")")
+			continue
+		}
 		switch {
 		case g.succ:
 			if !g.known {
@@ -267,6 +304,11 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 				continue
 			}
 			if g.u == nil {
+				if !slices.ContainsFunc(units, func(u *unit) bool { return u.hasAmount && u.currency == g.currency }) {
+					// It counts against no charge, so it would be ignored.
+					d.unsure(cs, nil, g.own.prov+" is in "+g.currency+", a currency no "+label(b.m.KeyTypes[tkey], b.m.Root)+" was captured in")
+					continue
+				}
 				cs.refunded[g.currency] += g.amount
 				continue
 			}
@@ -305,6 +347,48 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 	return cs
 }
 
+// unclassified marks as unsure the units named by records of comp's kinds
+// that none of its matchers took (a refund in status requires_action or
+// canceled): whether it was made, is pending or failed cannot be told, and
+// ignoring it could pay the same money back twice. ids are the records the
+// matchers did take.
+func (d *draft) unclassified(s *rules.Step, comp string, units []*unit, tkey int, ids []record.ID, cs *compSet) {
+	b := d.b
+	st := b.st
+	if s.Comp == nil || s.Comp.Name != comp {
+		return
+	}
+	kinds, anyKind := s.Comp.EvidenceKinds()
+	if anyKind || len(kinds) == 0 {
+		return
+	}
+	for _, id := range d.in.Records {
+		if slices.Contains(ids, id) || !slices.Contains(kinds, st.Kind(id)) || d.stepEvidence(id) {
+			continue
+		}
+		var u *unit
+		if tkey == b.m.RootType && len(units) == 1 {
+			u = units[0]
+		} else if v, ok := st.KeyOf(id, tkey); ok {
+			if i := slices.IndexFunc(units, func(u *unit) bool { return u.target == v }); i >= 0 {
+				u = units[i]
+			}
+		}
+		st.Get(id, &b.rec)
+		d.unsure(cs, u, fmt.Sprintf("%s records a %s in status %q, which %s does not classify as requested, succeeded or failed", b.rec.Prov, b.rec.Kind, b.rec.Status, comp))
+	}
+}
+
+// stepEvidence reports whether a record is evidence of a forward step.
+func (d *draft) stepEvidence(id record.ID) bool {
+	for i := range d.in.Steps {
+		if slices.ContainsFunc(d.in.Steps[i].Evidence, func(e saga.Evidence) bool { return e.Record == id }) {
+			return true
+		}
+	}
+	return false
+}
+
 func (d *draft) unsure(cs *compSet, u *unit, why string) {
 	if u == nil {
 		if cs.unsure == "" {
@@ -319,12 +403,13 @@ func (d *draft) unsure(cs *compSet, u *unit, why string) {
 
 // ownKey is the key that names a compensation record itself (refund_id):
 // the first linking key type that is not the root, the target, the
-// delivery key or the step's attempt key.
-func (d *draft) ownKey(s *rules.Step, id record.ID, tkey int) (string, string) {
+// delivery key, the step's attempt key or a key type the step's own
+// records carry (stepTypes).
+func (d *draft) ownKey(s *rules.Step, id record.ID, tkey int, stepTypes map[int]bool) (string, string) {
 	b := d.b
 	best, val := -1, ""
 	b.st.Keys(id, func(t int, k record.KeyID) {
-		if !b.links[t] || t == tkey || t == b.m.RootType || t == b.m.DeliveryType || t == s.AttemptType {
+		if !b.links[t] || t == tkey || t == b.m.RootType || t == b.m.DeliveryType || t == s.AttemptType || stepTypes[t] {
 			return
 		}
 		if best < 0 || t < best {

@@ -53,6 +53,12 @@ func writePlanTable(w io.Writer, p *plan.Plan) error {
 	if !p.Run.Complete {
 		fmt.Fprintln(w, "INCOMPLETE: a source failed; this plan may miss evidence (refunds, releases) and must not be executed")
 	}
+	if p.Run.AfterAsOf > 0 {
+		fmt.Fprintf(w, "LATER EVIDENCE: %d record(s) dated after as_of were left out; this plan may miss refunds or releases made since and cannot be emitted: plan again with a later --as-of (e.g. now)\n", p.Run.AfterAsOf)
+	}
+	if p.Run.BadInput > 0 {
+		fmt.Fprintf(w, "BAD INPUT: %d input(s) could not be read (vitals check lists where); this plan may miss evidence (refunds, releases) and cannot be emitted until the input is fixed\n", p.Run.BadInput)
+	}
 	if len(p.Actions) > 0 {
 		fmt.Fprintln(w, "\nActions (in the order to execute them; compensations in reverse step order)")
 		t := table(w, false, "#", "action", "root", "target", "amount", "resolves")
