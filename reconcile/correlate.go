@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/vitals-dev/vitals/record"
@@ -59,36 +58,30 @@ func (r *Result) correlate(ctx context.Context) error {
 		return x
 	}
 	links := r.In.Links
-	// firstLink returns the record's first linking key, or -1.
-	firstLink := func(id record.ID) int32 {
-		first := int32(-1)
-		st.Keys(id, func(typ int, k record.KeyID) {
-			if first < 0 && links[typ] {
-				first = int32(k)
-			}
-		})
-		return first
-	}
+	// One pass over the records decodes their keys: union the linking
+	// keys of each record, and remember its first (or -1).
+	first := make([]int32, n)
 	for id := 0; id < n; id++ {
 		if id&0xffff == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		first := int32(-1)
+		f := int32(-1)
 		st.Keys(record.ID(id), func(typ int, k record.KeyID) {
 			if !links[typ] {
 				return
 			}
-			if first < 0 {
-				first = int32(k)
+			if f < 0 {
+				f = int32(k)
 				return
 			}
-			a, b := find(first), find(int32(k))
+			a, b := find(f), find(int32(k))
 			if a < b {
 				parent[b] = a
 			} else if b < a {
 				parent[a] = b
 			}
 		})
+		first[id] = f
 	}
 
 	// Number the components as records reach them: a root key's parent
@@ -113,18 +106,16 @@ func (r *Result) correlate(ctx context.Context) error {
 		parent[root] = -(c + 1)
 		return c
 	}
-	// Two passes over the records: count, then place. The second pass
-	// finds the same components (keys are numbered by now); a record with
-	// no linking key is a component of its own, remembered in order.
-	var keyless []int32
-	for id := 0; id < n; id++ {
-		var c int32
-		if k := firstLink(record.ID(id)); k >= 0 {
-			c = compOfKey(k)
+	// first now becomes each record's component; a record with no linking
+	// key is a component of its own.
+	for id, f := range first {
+		c := int32(0)
+		if f >= 0 {
+			c = compOfKey(f)
 		} else {
 			c = newComp()
-			keyless = append(keyless, c)
 		}
+		first[id] = c
 		counts[c]++
 	}
 	comps := make([]comp, len(counts))
@@ -133,25 +124,49 @@ func (r *Result) correlate(ctx context.Context) error {
 		comps[i] = comp{off: off, root: -1}
 		off += c
 	}
-	members := make([]record.ID, n)
-	for id := 0; id < n; id++ {
-		var c int32
-		if k := firstLink(record.ID(id)); k >= 0 {
-			c = compOfKey(k)
-		} else {
-			c, keyless = keyless[0], keyless[1:]
+	// Root values, straight from the root type's KeyIDs: each belongs to
+	// the component of its key. The smallest value names the instance.
+	var multiKeys map[int][]record.KeyID // components with several roots
+	lo, hi := st.KeyRange(r.Model.RootType)
+	for k := lo; k < hi; k++ {
+		ci := int(compOfKey(int32(k)))
+		c := &comps[ci]
+		if c.root < 0 {
+			c.root = k
+			continue
 		}
+		if multiKeys == nil {
+			multiKeys = map[int][]record.KeyID{}
+		}
+		if len(multiKeys[ci]) == 0 {
+			multiKeys[ci] = []record.KeyID{c.root}
+		}
+		multiKeys[ci] = append(multiKeys[ci], k)
+	}
+	multi := map[int][]string{}
+	for ci, ks := range multiKeys {
+		var vs []string
+		for _, k := range ks {
+			_, v := st.Key(k)
+			vs = append(vs, v)
+			if _, best := st.Key(comps[ci].root); v < best {
+				comps[ci].root = k
+			}
+		}
+		slices.Sort(vs)
+		multi[ci] = vs
+	}
+	parent, counts = nil, nil
+
+	members := make([]record.ID, n)
+	for id, c := range first {
 		members[comps[c].off+comps[c].n] = record.ID(id)
 		comps[c].n++
 	}
-	parent, counts, keyless = nil, nil, nil
-
-	rootType := r.Model.RootType
-	multi := map[int][]string{}
+	first = nil
 	for i := range comps {
 		c := &comps[i]
-		ms := members[c.off : c.off+c.n]
-		if len(ms) > 1 {
+		if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
 			slices.SortFunc(ms, func(a, b record.ID) int {
 				switch {
 				case a == b:
@@ -162,59 +177,43 @@ func (r *Result) correlate(ctx context.Context) error {
 				return 1
 			})
 		}
-		var rootKeys []record.KeyID
-		for _, id := range ms {
-			if k, ok := st.KeyID(id, rootType); ok && !slices.Contains(rootKeys, k) {
-				rootKeys = append(rootKeys, k)
-			}
-		}
-		if len(rootKeys) == 0 {
-			continue
-		}
-		var values []string
-		for _, k := range rootKeys {
-			_, v := st.Key(k)
-			values = append(values, v)
-		}
-		// The smallest value names the instance.
-		best := 0
-		for j := range values {
-			if values[j] < values[best] {
-				best = j
-			}
-		}
-		c.root = rootKeys[best]
-		if len(values) > 1 {
-			slices.Sort(values)
-			multi[i] = values
-		}
 	}
 	r.members, r.comps = members, comps
 
 	// Instances first, by name; then orphans, by name.
-	names := make([]string, len(comps))
+	type named struct {
+		name   string
+		orphan bool
+		idx    int32
+	}
+	order := make([]named, len(comps))
 	for i := range comps {
-		names[i] = r.name(&comps[i])
+		order[i] = named{name: r.name(&comps[i]), orphan: comps[i].orphan(), idx: int32(i)}
 	}
-	order := make([]int32, len(comps))
-	for i := range order {
-		order[i] = int32(i)
-	}
-	sort.Slice(order, func(a, b int) bool {
-		ca, cb := &comps[order[a]], &comps[order[b]]
-		if oa, ob := ca.orphan(), cb.orphan(); oa != ob {
-			return !oa
+	slices.SortFunc(order, func(a, b named) int {
+		if a.orphan != b.orphan {
+			if a.orphan {
+				return 1
+			}
+			return -1
 		}
-		if na, nb := names[order[a]], names[order[b]]; na != nb {
-			return na < nb
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		return st.Less(members[ca.off], members[cb.off])
+		ma, mb := members[comps[a.idx].off], members[comps[b.idx].off]
+		switch {
+		case ma == mb:
+			return 0
+		case st.Less(ma, mb):
+			return -1
+		}
+		return 1
 	})
 	sorted := make([]comp, len(comps))
 	r.multiRoot = map[int][]string{}
 	for i, o := range order {
-		sorted[i] = comps[o]
-		if rs, ok := multi[int(o)]; ok {
+		sorted[i] = comps[o.idx]
+		if rs, ok := multi[int(o.idx)]; ok {
 			r.multiRoot[i] = rs
 		}
 	}

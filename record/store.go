@@ -381,6 +381,15 @@ func (s *Store) Seal() {
 // Len returns the number of records. The store must be sealed.
 func (s *Store) Len() int { return s.segBase[len(s.segBase)-1] }
 
+// KeyRange returns the KeyIDs of one interned key type: [lo, hi).
+func (s *Store) KeyRange(typ int) (lo, hi KeyID) {
+	lo = s.keyBase[typ][0]
+	if typ+1 < len(s.keyBase) {
+		return lo, s.keyBase[typ+1][0]
+	}
+	return lo, KeyID(s.nKeys)
+}
+
 // NumKeys returns the number of distinct (key type, value) pairs.
 func (s *Store) NumKeys() int { return s.nKeys }
 
