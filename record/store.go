@@ -404,6 +404,7 @@ type body struct {
 	b     []byte
 	i     int
 	names []string
+	last  uint64 // the last interned key read: local<<4 | shard
 }
 
 func (s *Store) body(id ID) body {
@@ -445,7 +446,18 @@ func (d *body) key(s *Store) (typ int, id KeyID, inline []byte) {
 		return typ, -1, d.rawValue()
 	}
 	v := d.uvarint()
+	d.last = v
 	return typ, s.keyBase[typ][v&(keyShards-1)] + KeyID(v>>4), nil
+}
+
+// keyValue returns the value of the key key() just read: no search for
+// the KeyID's owner.
+func (d *body) keyValue(s *Store, typ int, inline []byte) string {
+	if inline != nil {
+		v, _ := decodeValue(inline, nil, nil)
+		return v
+	}
+	return s.keys[typ].value(uint16(d.last&(keyShards-1)), uint32(d.last>>4))
 }
 
 // head decodes the fixed part and leaves d at the keys.
@@ -532,14 +544,8 @@ func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
 	d := s.body(id)
 	d.head()
 	for n := d.uvarint(); n > 0; n-- {
-		t, k, inline := d.key(s)
-		if inline != nil {
-			v, _ := decodeValue(inline, nil, nil)
-			fn(t, v)
-		} else {
-			_, v := s.Key(k)
-			fn(t, v)
-		}
+		t, _, inline := d.key(s)
+		fn(t, d.keyValue(s, t, inline))
 	}
 }
 
@@ -561,16 +567,10 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 	d := s.body(id)
 	d.head()
 	for n := d.uvarint(); n > 0; n-- {
-		t, k, inline := d.key(s)
-		if t != typ {
-			continue
+		t, _, inline := d.key(s)
+		if t == typ {
+			return d.keyValue(s, t, inline), true
 		}
-		if inline != nil {
-			v, _ := decodeValue(inline, nil, nil)
-			return v, true
-		}
-		_, v := s.Key(k)
-		return v, true
 	}
 	return "", false
 }
@@ -645,14 +645,8 @@ func (s *Store) Get(id ID, r *Record) {
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
 	for n := d.uvarint(); n > 0; n-- {
-		t, k, inline := d.key(s)
-		var v string
-		if inline != nil {
-			v, _ = decodeValue(inline, nil, nil)
-		} else {
-			_, v = s.Key(k)
-		}
-		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: v})
+		t, _, inline := d.key(s)
+		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, inline)})
 	}
 	for n := d.uvarint(); n > 0; n-- {
 		name := s.names[d.uvarint()]
