@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -90,16 +89,7 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if prev != nil {
 		report.ApplyBaseline(rep, prev, o.baseline)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	write := func(w io.Writer) error { return report.Write(w, rep, format) }
-	if o.out == "" {
-		err = write(stdout)
-	} else {
-		err = writeAtomic(o.out, write)
-	}
-	if err != nil {
+	if err := writeReport(ctx, rep, format, o.out, stdout); err != nil {
 		return err
 	}
 	if failed := res.Failed(); failed != nil {
@@ -117,6 +107,19 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 		}
 	}
 	return nil
+}
+
+// writeReport writes rep to out (atomically) or to stdout, unless the run
+// was interrupted: an interrupted run writes nothing.
+func writeReport(ctx context.Context, rep *report.Report, format report.Format, out string, stdout io.Writer) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	write := func(w io.Writer) error { return report.Write(w, rep, format) }
+	if out == "" {
+		return write(stdout)
+	}
+	return writeAtomic(out, write)
 }
 
 // writeAtomic writes to a temporary file next to path and renames it into
@@ -149,5 +152,3 @@ func writeAtomic(path string, write func(io.Writer) error) error {
 	ok = true
 	return nil
 }
-
-func joinComma(ss []string) string { return strings.Join(ss, ", ") }

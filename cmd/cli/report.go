@@ -89,16 +89,7 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 	if prev != nil {
 		report.ApplyBaseline(rep, prev, o.baseline)
 	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	write := func(w io.Writer) error { return report.Write(w, rep, format) }
-	if o.out == "" {
-		err = write(stdout)
-	} else {
-		err = writeAtomic(o.out, write)
-	}
-	if err != nil {
+	if err := writeReport(ctx, rep, format, o.out, stdout); err != nil {
 		return err
 	}
 	// The JSON report holds them too (merged.warnings); say them where a
