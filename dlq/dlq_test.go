@@ -11,31 +11,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/dlq"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/report"
-	"github.com/vitals-dev/vitals/sources/all"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files from the current output")
 
 func triage(t *testing.T, path string) *dlq.Triaged {
 	t.Helper()
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := vitalstest.Run(t, path, reconcile.Options{})
 	tr, err := dlq.Build(context.Background(), res)
 	if err != nil {
 		t.Fatal(err)

@@ -4,25 +4,16 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/vitals-dev/vitals/doctor"
 	"github.com/vitals-dev/vitals/reconcile"
-	"github.com/vitals-dev/vitals/sources/all"
 )
 
 func setup(t *testing.T, path string) *reconcile.Input {
 	t.Helper()
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return in
+	return vitalstest.Input(t, path)
 }
 
 func TestDoctorOnTheFileDemo(t *testing.T) {

@@ -10,14 +10,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/emit"
 	"github.com/vitals-dev/vitals/plan"
 	"github.com/vitals-dev/vitals/reconcile"
-	"github.com/vitals-dev/vitals/sources/all"
 )
 
 const topic = "checkout.repairs"
@@ -35,18 +35,7 @@ func broker(t *testing.T) []string {
 
 func buildPlan(t *testing.T, path string) *plan.Plan {
 	t.Helper()
-	cfg, err := config.Load(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := vitalstest.Run(t, path, reconcile.Options{})
 	p, err := plan.Build(context.Background(), res, plan.Options{})
 	if err != nil {
 		t.Fatal(err)

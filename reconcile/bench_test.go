@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/vitals-dev/vitals/fixtures/gen"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/saga"
-	"github.com/vitals-dev/vitals/sources/all"
 )
 
 // benchInstances is the workload size of the pipeline benchmarks;
@@ -49,15 +49,7 @@ func workload(b *testing.B) string {
 }
 
 func benchInput(b *testing.B) *reconcile.Input {
-	cfg, err := config.Load(filepath.Join(workload(b), "vitals.yaml"), nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return in
+	return vitalstest.Input(b, filepath.Join(workload(b), "vitals.yaml"))
 }
 
 // cpuTime returns the process's user+system CPU time, so benchmarks can

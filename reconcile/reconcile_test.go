@@ -6,12 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/saga"
-	"github.com/vitals-dev/vitals/sources/all"
 )
 
 // copyCase copies a golden case folder so a test can damage it.
@@ -39,18 +38,7 @@ func copyCase(t *testing.T, name string) string {
 
 func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 	t.Helper()
-	cfg, err := config.Load(filepath.Join(dir, "config.yaml"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := vitalstest.Run(t, filepath.Join(dir, "config.yaml"), reconcile.Options{})
 	var out []*saga.Instance
 	if err := res.Each(context.Background(), func(i *saga.Instance) error { out = append(out, i); return nil }); err != nil {
 		t.Fatal(err)
