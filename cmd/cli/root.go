@@ -56,12 +56,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return exitCode(err, stderr)
 }
 
-// NewRoot builds the command tree.
-func NewRoot(stdout, stderr io.Writer) *cobra.Command {
-	root, _ := newRoot(stdout, stderr)
-	return root
-}
-
+// newRoot builds the command tree.
 func newRoot(stdout, stderr io.Writer) (*cobra.Command, *profiler) {
 	root := &cobra.Command{
 		Use:   "vitals",

@@ -77,20 +77,6 @@ func DSN(t testing.TB) string {
 	return withDB(adminDB, dbName)
 }
 
-// URL returns the same database as a postgres:// URL with the given
-// password, for tests of DSN handling (trust auth ignores the password).
-func URL(t testing.TB, password string) string {
-	t.Helper()
-	dsn := DSN(t)
-	user := "postgres"
-	for _, f := range strings.Fields(dsn) {
-		if v, ok := strings.CutPrefix(f, "user="); ok {
-			user = v
-		}
-	}
-	return fmt.Sprintf("postgres://%s:%s@127.0.0.1:5432/%s?sslmode=disable", user, password, dbName)
-}
-
 func withDB(dsn, name string) string {
 	var parts []string
 	for _, f := range strings.Fields(dsn) {

@@ -10,62 +10,37 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/vitals-dev/vitals/record"
+	"github.com/vitals-dev/vitals/sources/sourcetest"
+
 	"github.com/vitals-dev/vitals/sources"
 	"github.com/vitals-dev/vitals/sources/file"
 )
 
-// collect is a sink that keeps copies of what a source hands it.
+// collect keeps what a source hands it (the conformance suite's sink),
+// with the bad inputs as "location error" lines.
 type collect struct {
-	mu       sync.Mutex
-	records  []record.Record
-	bad      []string
-	filtered int
-	strict   bool
+	sourcetest.Sink
+	strict bool
 }
 
-func (c *collect) Writer() sources.Writer { return &collectWriter{c: c} }
-
-type collectWriter struct{ c *collect }
-
-func (w *collectWriter) Record(r *record.Record) error {
-	cp := *r
-	cp.Keys = append([]record.KV(nil), r.Keys...)
-	cp.Attrs = append([]record.KV(nil), r.Attrs...)
-	for i := range cp.Keys {
-		cp.Keys[i].Value = strings.Clone(cp.Keys[i].Value)
+func (c *collect) bad() []string {
+	var out []string
+	for _, b := range c.Bads {
+		out = append(out, b.At.String()+" "+b.Err.Error())
 	}
-	for i := range cp.Attrs {
-		cp.Attrs[i].Value = strings.Clone(cp.Attrs[i].Value)
+	return out
+}
+
+func newCollect(strict bool) *collect {
+	c := &collect{strict: strict}
+	if strict {
+		c.OnBad = func(sourcetest.Bad) error { return errors.New("strict") }
 	}
-	cp.Kind, cp.Status, cp.Currency = strings.Clone(cp.Kind), strings.Clone(cp.Status), strings.Clone(cp.Currency)
-	w.c.mu.Lock()
-	w.c.records = append(w.c.records, cp)
-	w.c.mu.Unlock()
-	return nil
+	return c
 }
-
-func (w *collectWriter) Bad(at record.Provenance, err error) error {
-	w.c.mu.Lock()
-	w.c.bad = append(w.c.bad, at.String()+" "+err.Error())
-	w.c.mu.Unlock()
-	if w.c.strict {
-		return errors.New("strict")
-	}
-	return nil
-}
-
-func (w *collectWriter) Filtered(n int) {
-	w.c.mu.Lock()
-	w.c.filtered += n
-	w.c.mu.Unlock()
-}
-
-func (w *collectWriter) Close() {}
 
 var keyTypes = []string{"order_id", "charge_id"}
 
@@ -80,7 +55,7 @@ func newSource(t testing.TB, dir string, raw map[string]any) sources.Source {
 
 func read(t testing.TB, src sources.Source) (*collect, sources.Coverage, error) {
 	t.Helper()
-	c := &collect{}
+	c := newCollect(false)
 	cov, err := src.Read(context.Background(), sources.Window{Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, c)
 	return c, cov, err
 }
@@ -117,17 +92,17 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.records) != 2 {
-		t.Fatalf("%d records, want 2: %+v", len(c.records), c.records)
+	if len(c.Records) != 2 {
+		t.Fatalf("%d records, want 2: %+v", len(c.Records), c.Records)
 	}
-	r := c.records[0]
+	r := c.Records[0]
 	if r.Kind != "charge" || r.Status != "succeeded" || r.Amount != 4599 || r.Currency != "EUR" || r.Prov.String() != "src:charges.csv:2" {
 		t.Errorf("first record %+v (%s)", r, r.Prov)
 	}
 	if v, _ := r.Key("order_id"); v != "ORD-1" {
 		t.Errorf("order_id %q", v)
 	}
-	if r := c.records[1]; r.Amount != 1000 || r.Currency != "JPY" || len(r.Keys) != 1 {
+	if r := c.Records[1]; r.Amount != 1000 || r.Currency != "JPY" || len(r.Keys) != 1 {
 		t.Errorf("JPY record %+v: amounts in a zero-decimal currency, empty keys left out", r)
 	}
 	want := []string{
@@ -135,9 +110,10 @@ func TestCSV(t *testing.T) {
 		`src:charges.csv:5 amount (field "amount"): amount "12.345" has 3 decimals but EUR has 2`,
 		`src:charges.csv:6 row has 2 fields, the header has 6`,
 	}
-	slices.Sort(c.bad) // rows are mapped in parallel: bad input arrives in any order
-	if strings.Join(c.bad, "\n") != strings.Join(want, "\n") {
-		t.Errorf("bad input:\n%s\nwant:\n%s", strings.Join(c.bad, "\n"), strings.Join(want, "\n"))
+	bad := c.bad()
+	slices.Sort(bad) // rows are mapped in parallel: bad input arrives in any order
+	if strings.Join(bad, "\n") != strings.Join(want, "\n") {
+		t.Errorf("bad input:\n%s\nwant:\n%s", strings.Join(bad, "\n"), strings.Join(want, "\n"))
 	}
 	if !cov.Complete || !cov.Until.Equal(time.Date(2026, 11, 20, 10, 5, 0, 0, time.UTC)) {
 		t.Errorf("coverage %+v: want complete until the last record", cov)
@@ -151,8 +127,8 @@ func TestMissingColumnAndFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.bad) != 1 || !strings.Contains(c.bad[0], `src:charges.csv:1 header lacks column "meta.order"`) || len(c.records) != 1 {
-		t.Errorf("missing column: bad %v, %d records", c.bad, len(c.records))
+	if len(c.bad()) != 1 || !strings.Contains(c.bad()[0], `src:charges.csv:1 header lacks column "meta.order"`) || len(c.Records) != 1 {
+		t.Errorf("missing column: bad %v, %d records", c.bad(), len(c.Records))
 	}
 
 	_, _, err = read(t, newSource(t, dir, chargeMapping("nope.csv")))
@@ -186,24 +162,24 @@ func TestJSONFormatsAndGzip(t *testing.T) {
 			c, _, err := read(t, newSource(t, dir, raw))
 			if name == "c.json" {
 				// "{broken" breaks the array's structure: the rest cannot be split.
-				if err != nil || len(c.records) != 2 || len(c.bad) != 1 || !strings.Contains(c.bad[0], "src:c.json:4") {
-					t.Fatalf("err %v, %d records, bad %v", err, len(c.records), c.bad)
+				if err != nil || len(c.Records) != 2 || len(c.bad()) != 1 || !strings.Contains(c.bad()[0], "src:c.json:4") {
+					t.Fatalf("err %v, %d records, bad %v", err, len(c.Records), c.bad())
 				}
 				return
 			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(c.records) != 3 || len(c.bad) != 2 {
-				t.Fatalf("%d records, bad %v", len(c.records), c.bad)
+			if len(c.Records) != 3 || len(c.bad()) != 2 {
+				t.Fatalf("%d records, bad %v", len(c.Records), c.bad())
 			}
-			if !strings.HasSuffix(strings.Fields(c.bad[0])[0], ":3") || !strings.HasSuffix(strings.Fields(c.bad[1])[0], ":4") {
-				t.Errorf("bad lines %v: want lines 3 and 4", c.bad)
+			if !strings.HasSuffix(strings.Fields(c.bad()[0])[0], ":3") || !strings.HasSuffix(strings.Fields(c.bad()[1])[0], ":4") {
+				t.Errorf("bad lines %v: want lines 3 and 4", c.bad())
 			}
-			if r := c.records[1]; !r.Time.Equal(time.Date(2026, 11, 20, 9, 1, 0, 0, time.UTC)) || r.Amount != 1000 || len(r.Keys) != 1 {
+			if r := c.Records[1]; !r.Time.Equal(time.Date(2026, 11, 20, 9, 1, 0, 0, time.UTC)) || r.Amount != 1000 || len(r.Keys) != 1 {
 				t.Errorf("record 2: %+v; times are UTC, null keys are absent", r)
 			}
-			if r := c.records[2]; r.Prov.Pos != 6 || r.Amount != 150 {
+			if r := c.Records[2]; r.Prov.Pos != 6 || r.Amount != 150 {
 				t.Errorf("record 3 at line %d amount %d, want line 6, 150", r.Prov.Pos, r.Amount)
 			}
 		})
@@ -221,8 +197,8 @@ func TestWhenFilters(t *testing.T) {
 	}
 	// ch_3 is excluded by `when`: filtered, not bad; ch_2 fails its time
 	// parse only after passing the filter.
-	if len(c.records) != 1 || c.filtered != 1 || len(c.bad) != 3 {
-		t.Errorf("%d records, %d filtered, bad %v", len(c.records), c.filtered, c.bad)
+	if len(c.Records) != 1 || c.Filtered != 1 || len(c.bad()) != 3 {
+		t.Errorf("%d records, %d filtered, bad %v", len(c.Records), c.Filtered, c.bad())
 	}
 }
 
@@ -230,10 +206,10 @@ func TestStrictAndCancel(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "charges.csv", chargesCSV)
 	src := newSource(t, dir, chargeMapping("charges.csv"))
-	c := &collect{strict: true}
+	c := newCollect(true)
 	_, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, c)
-	if err == nil || len(c.records) > 1 {
-		t.Errorf("strict: err %v after %d records; want a stop at a bad row", err, len(c.records))
+	if err == nil || len(c.Records) > 1 {
+		t.Errorf("strict: err %v after %d records; want a stop at a bad row", err, len(c.Records))
 	}
 	var big strings.Builder
 	big.WriteString("id,meta.order,created,status,amount,currency\n")
@@ -243,7 +219,7 @@ func TestStrictAndCancel(t *testing.T) {
 	write(t, dir, "big.csv", big.String())
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err = newSource(t, dir, chargeMapping("big.csv")).Read(ctx, sources.Window{Until: time.Now()}, &collect{})
+	_, err = newSource(t, dir, chargeMapping("big.csv")).Read(ctx, sources.Window{Until: time.Now()}, newCollect(false))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled read: %v", err)
 	}
@@ -291,13 +267,13 @@ func FuzzCSV(f *testing.F) {
 		}
 		n := len(rows) - 1 // encoding/csv skips blank lines itself
 		missingCols := 0
-		for _, b := range c.bad {
+		for _, b := range c.bad() {
 			if strings.Contains(b, "header lacks column") {
 				missingCols++
 			}
 		}
-		if got := len(c.records) + len(c.bad) - missingCols + c.filtered; got != n {
-			t.Errorf("%d rows in, %d records + %d bad + %d filtered out", n, len(c.records), len(c.bad)-missingCols, c.filtered)
+		if got := len(c.Records) + len(c.bad()) - missingCols + c.Filtered; got != n {
+			t.Errorf("%d rows in, %d records + %d bad + %d filtered out", n, len(c.Records), len(c.bad())-missingCols, c.Filtered)
 		}
 	})
 }
@@ -321,8 +297,8 @@ func FuzzJSONL(f *testing.F) {
 				n++
 			}
 		}
-		if got := len(c.records) + len(c.bad) + c.filtered; got != n {
-			t.Errorf("%d lines in, %d records + %d bad + %d filtered out", n, len(c.records), len(c.bad), c.filtered)
+		if got := len(c.Records) + len(c.bad()) + c.Filtered; got != n {
+			t.Errorf("%d lines in, %d records + %d bad + %d filtered out", n, len(c.Records), len(c.bad()), c.Filtered)
 		}
 	})
 }
