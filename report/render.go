@@ -164,11 +164,17 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 			outs = append(outs, fmt.Sprintf("%s %d", o, n))
 		}
 	}
-	fmt.Fprintf(w, "%d instances judged (%s)", sum.Judged, strings.Join(outs, ", "))
+	fmt.Fprintf(w, "%d instances judged", sum.Judged)
+	if len(outs) > 0 {
+		fmt.Fprintf(w, " (%s)", strings.Join(outs, ", "))
+	}
 	if sum.BeforeWindow > 0 {
 		fmt.Fprintf(w, "; %d started before the window", sum.BeforeWindow)
 	}
 	fmt.Fprintln(w)
+	if sum.Judged == 0 && sum.BeforeWindow > 0 {
+		fmt.Fprintf(w, "Every instance started before the window: is the data older than the window? Judge it with --as-of (the time of the export) or a wider --since.\n")
+	}
 	if md {
 		fmt.Fprintln(w)
 	}
