@@ -164,7 +164,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	if failIdx < 0 {
 		// Only a live instance waits for its next step.
-		x.pending(steps)
+		x.pending(steps, in.Start)
 	}
 	aborted := failIdx >= 0
 	if aborted {
@@ -547,13 +547,14 @@ func (x *inferer) skipped(steps []saga.StepResult) {
 }
 
 // pending makes a step without evidence pending once the step before it
-// succeeded (and nothing later has evidence): overdue past its SLA.
-func (x *inferer) pending(steps []saga.StepResult) {
+// succeeded — or, for the first step, once the instance began — and nothing
+// later has evidence: overdue past its SLA.
+func (x *inferer) pending(steps []saga.StepResult, start time.Time) {
 	m := x.r.Model
 	asOf := x.r.In.AsOf
-	for i := 1; i < len(steps); i++ {
+	for i := range steps {
 		res := &steps[i]
-		if res.State != saga.NotSeen || steps[i-1].Effective != saga.Succeeded {
+		if res.State != saga.NotSeen || i > 0 && steps[i-1].Effective != saga.Succeeded {
 			continue
 		}
 		later := false
@@ -563,13 +564,16 @@ func (x *inferer) pending(steps []saga.StepResult) {
 		if later {
 			continue
 		}
-		prev := steps[i-1]
-		deadline := prev.At.Add(m.Steps[i].SLA)
+		since, after := start, "the instance began"
+		if i > 0 {
+			since, after = steps[i-1].At, steps[i-1].Name+" succeeded"
+		}
+		deadline := since.Add(m.Steps[i].SLA)
 		res.Deadline = deadline
-		res.At = prev.At
+		res.At = since
 		res.State, res.Effective = saga.Requested, saga.Requested
 		if asOf.Before(deadline) {
-			res.Note = fmt.Sprintf("expected by %s (%s succeeded at %s)", deadline.Format(time.RFC3339), prev.Name, prev.At.Format(time.RFC3339))
+			res.Note = fmt.Sprintf("expected by %s (%s at %s)", deadline.Format(time.RFC3339), after, since.Format(time.RFC3339))
 			continue
 		}
 		kinds, anyKind := m.Steps[i].OutcomeKinds()
@@ -578,7 +582,7 @@ func (x *inferer) pending(steps []saga.StepResult) {
 			continue
 		}
 		res.State, res.Effective = saga.Overdue, saga.Overdue
-		res.Note = fmt.Sprintf("no evidence since %s succeeded at %s", prev.Name, prev.At.Format(time.RFC3339))
+		res.Note = fmt.Sprintf("no evidence since %s at %s", after, since.Format(time.RFC3339))
 	}
 }
 

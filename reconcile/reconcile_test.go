@@ -113,3 +113,26 @@ func TestOrphansAndLinking(t *testing.T) {
 		t.Errorf("ORD-2001 holds %d refunds, want the one linked through its charge", n)
 	}
 }
+
+// TestFirstStepDue: an instance whose first step never shows is overdue
+// once the step's SLA from the instance's start has passed — not silently
+// "stalled" — while a younger one is still expected.
+func TestFirstStepDue(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := os.ReadFile("../config/testdata/valid.yaml") // one step, pay, SLA 10m; as_of 12:00
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "config.yaml"), cfg, 0o644)
+	os.WriteFile(filepath.Join(dir, "orders.csv"), []byte("id,created_at\nO1,2026-11-20T10:00:00Z\nO2,2026-11-20T11:55:00Z\n"), 0o644)
+	_, ins := runDir(t, dir)
+	if len(ins) != 2 {
+		t.Fatalf("%d instances", len(ins))
+	}
+	if st := ins[0].Steps[0]; st.State != saga.Overdue || len(ins[0].Findings) != 1 || ins[0].Findings[0].Code != saga.StepOverdue {
+		t.Errorf("O1: pay %s (%s), findings %d; want overdue with STEP_OVERDUE", st.State, st.Note, len(ins[0].Findings))
+	}
+	if st := ins[1].Steps[0]; st.State != saga.Requested || len(ins[1].Findings) != 0 {
+		t.Errorf("O2 started 11:55, due 12:05, as of 12:00: pay %s, %d findings; want requested, none", st.State, len(ins[1].Findings))
+	}
+}

@@ -261,12 +261,16 @@ func (j *judge) orphan() {
 	if !report {
 		return
 	}
-	more := ""
-	if n := len(j.in.Records) - 1; n > 0 {
-		more = fmt.Sprintf(" and %d linked record(s)", n)
+	var msg string
+	switch n := len(j.in.Records); {
+	case len(j.rec.Keys) == 0 && n == 1:
+		msg = fmt.Sprintf("%s at %s carries no key at all, so it links to nothing: is its key field empty?", j.rec.Kind, j.rec.Prov)
+	case n == 1:
+		msg = fmt.Sprintf("%s %s (%s) links to no %s", j.rec.Kind, j.in.Root, j.rec.Prov, j.m.Root)
+	default:
+		msg = fmt.Sprintf("%s %s (%s) and %d record(s) linked to it link to no %s", j.rec.Kind, j.in.Root, j.rec.Prov, n-1, j.m.Root)
 	}
-	j.add(saga.OrphanRecord, sev, "", "",
-		fmt.Sprintf("%s %s (%s)%s link to no %s", j.rec.Kind, j.in.Root, j.rec.Prov, more, j.m.Root), j.in.Records)
+	j.add(saga.OrphanRecord, sev, "", "", msg, j.in.Records)
 }
 
 // invariants checks the process's invariants. One that cannot be
