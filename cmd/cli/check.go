@@ -10,16 +10,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitals-dev/vitals/report"
-	"github.com/vitals-dev/vitals/saga"
 	"github.com/vitals-dev/vitals/shard"
 )
 
 type checkOptions struct {
 	run          runFlags
-	format       string
-	out          string
-	failOn       string
-	baseline     string
+	report       reportFlags
 	allInstances bool
 	shard        string
 }
@@ -43,40 +39,25 @@ failed (the report is marked incomplete), 130 interrupted.`,
 		},
 	}
 	o.run.bind(cmd)
+	o.report.bind(cmd, "table")
 	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "f", "table", "output format: table, json or markdown")
-	f.StringVarP(&o.out, "out", "o", "", "write the report to this file (atomically) instead of stdout")
-	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding has this severity or higher: critical, high, medium, low, info, or none")
-	f.StringVar(&o.baseline, "baseline", "", "previous JSON report: mark findings new, open or resolved")
 	f.BoolVar(&o.allInstances, "all-instances", false, "list every judged instance in the report, not only those with findings")
 	f.StringVar(&o.shard, "shard", "", "audit only shard i of n (i/n, e.g. $JOB_COMPLETION_INDEX/4): the instances whose root key hashes to i; merge the shards' JSON reports with vitals report merge")
 	return cmd
 }
 
 func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) error {
-	format, err := report.ParseFormat(o.format)
-	if err != nil {
-		return usagef("--format: %v", err)
-	}
-	threshold := saga.Severity(0)
-	if o.failOn != "none" {
-		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
-			return usagef("--fail-on: %v (or none)", err)
-		}
-	}
 	if o.shard != "" {
+		var err error
 		if o.run.shard, err = shard.Parse(o.shard); err != nil {
 			return usagef("--shard: %v", err)
 		}
-		if o.baseline != "" {
+		if o.report.baseline != "" {
 			return usagef("--baseline with --shard: a shard sees only its part, so it would call the other shards' findings resolved; give --baseline to vitals report merge instead")
 		}
 	}
-	var prev *report.Report
-	if o.baseline != "" {
-		if prev, err = report.LoadBaseline(o.baseline); err != nil {
-			return usagef("--baseline: %v", err)
-		}
+	if err := o.report.parse(); err != nil {
+		return err
 	}
 	cfg, res, err := o.run.load(ctx, stderr)
 	if err != nil {
@@ -86,27 +67,13 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	if prev != nil {
-		report.ApplyBaseline(rep, prev, o.baseline)
-	}
-	if err := writeReport(ctx, rep, format, o.out, stdout); err != nil {
+	if err := o.report.finish(ctx, rep, stdout); err != nil {
 		return err
 	}
 	if failed := res.Failed(); failed != nil {
 		return failed
 	}
-	if threshold > 0 {
-		n := 0
-		for _, f := range rep.Findings {
-			if sev, _ := saga.ParseSeverity(f.Severity); sev >= threshold {
-				n++
-			}
-		}
-		if n > 0 {
-			return &findingsError{n: n}
-		}
-	}
-	return nil
+	return o.report.failOnFindings(rep)
 }
 
 // writeReport writes rep to out (atomically) or to stdout, unless the run

@@ -9,7 +9,6 @@ import (
 
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/report"
-	"github.com/vitals-dev/vitals/saga"
 )
 
 func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -26,10 +25,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 }
 
 type mergeOptions struct {
-	format   string
-	out      string
-	failOn   string
-	baseline string
+	report reportFlags
 }
 
 func newMergeCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -49,30 +45,13 @@ failed (the merged report is marked incomplete), 2 for bad or missing reports.`,
 			return runMerge(cmd.Context(), o, paths, stdout, stderr)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.format, "format", "f", "json", "output format: json, table or markdown")
-	f.StringVarP(&o.out, "out", "o", "", "write the merged report to this file (atomically) instead of stdout")
-	f.StringVar(&o.failOn, "fail-on", "high", "exit 1 when a finding has this severity or higher: critical, high, medium, low, info, or none")
-	f.StringVar(&o.baseline, "baseline", "", "previous JSON report: mark findings new, open or resolved")
+	o.report.bind(cmd, "json")
 	return cmd
 }
 
 func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stderr io.Writer) error {
-	format, err := report.ParseFormat(o.format)
-	if err != nil {
-		return usagef("--format: %v", err)
-	}
-	threshold := saga.Severity(0)
-	if o.failOn != "none" {
-		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
-			return usagef("--fail-on: %v (or none)", err)
-		}
-	}
-	var prev *report.Report
-	if o.baseline != "" {
-		if prev, err = report.LoadBaseline(o.baseline); err != nil {
-			return usagef("--baseline: %v", err)
-		}
+	if err := o.report.parse(); err != nil {
+		return err
 	}
 	var reps []*report.Report
 	for _, p := range paths {
@@ -86,10 +65,7 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 	if err != nil {
 		return usagef("merge: %v", err)
 	}
-	if prev != nil {
-		report.ApplyBaseline(rep, prev, o.baseline)
-	}
-	if err := writeReport(ctx, rep, format, o.out, stdout); err != nil {
+	if err := o.report.finish(ctx, rep, stdout); err != nil {
 		return err
 	}
 	// The JSON report holds them too (merged.warnings); say them where a
@@ -106,23 +82,5 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 		}
 		return &reconcile.SourceError{Errs: failed}
 	}
-	return failOnError(rep, threshold)
-}
-
-// failOnError returns a findingsError when rep has findings at or above
-// threshold (0: never).
-func failOnError(rep *report.Report, threshold saga.Severity) error {
-	if threshold == 0 {
-		return nil
-	}
-	n := 0
-	for _, f := range rep.Findings {
-		if sev, _ := saga.ParseSeverity(f.Severity); sev >= threshold {
-			n++
-		}
-	}
-	if n > 0 {
-		return &findingsError{n: n}
-	}
-	return nil
+	return o.report.failOnFindings(rep)
 }
