@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -192,6 +193,28 @@ func TestCheckoutGroundTruth(t *testing.T) {
 	for _, s := range rep.Sources {
 		if s.Name == "events" && (s.Errors != 1 || len(s.BadInput) != 1 || s.BadInput[0].At != "events:events.jsonl:1591") {
 			t.Errorf("events source: %d errors %v; want the truncated last line reported at events.jsonl:1591", s.Errors, s.BadInput)
+		}
+	}
+}
+
+// TestReadmeExample keeps the README's worked example true: its check
+// output (up to the findings table) and its explain table are what vitals
+// prints today.
+func TestReadmeExample(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check, _, _ := run(t, "check", "-c", "../../configs/checkout.yaml")
+	head, _, ok := strings.Cut(check, "\nFindings\n")
+	if !ok {
+		t.Fatalf("no findings table in:\n%s", check)
+	}
+	explain, _, _ := run(t, "explain", "ORD-1042", "-c", "../../configs/checkout.yaml")
+	steps, _, _ := strings.Cut(explain, "\nEvidence, in time order:")
+	for name, want := range map[string]string{"check": head, "explain": steps} {
+		if !strings.Contains(string(readme), want) {
+			t.Errorf("README.md does not show today's %s output; replace its example with:\n%s", name, want)
 		}
 	}
 }
