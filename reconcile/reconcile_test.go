@@ -113,3 +113,35 @@ func TestOrphansAndLinking(t *testing.T) {
 		t.Errorf("ORD-2001 holds %d refunds, want the one linked through its charge", n)
 	}
 }
+
+// TestRejectedRecordLeavesNoKey: a row whose later key is too long is bad
+// input, and the keys before it must not be left behind: a root value no
+// stored record carries once made correlation index past its components.
+func TestRejectedRecordLeavesNoKey(t *testing.T) {
+	dir := copyCase(t, "clean")
+	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys are stored in type order: order_id before payment_intent.
+	f.WriteString("ch_x,Order ORD-7777,2026-11-20 09:00:03,98.60,0.00,eur,true,Paid,ok,e@x.com,pi_" + strings.Repeat("a", 70000) + ",3387,ORD-7777,idem_7777\n")
+	f.Close()
+	res, ins := runDir(t, dir)
+	for _, in := range ins {
+		if in.Root == "ORD-7777" {
+			t.Errorf("instance ORD-7777 exists, but its only record was rejected")
+		}
+	}
+	var provider reconcile.SourceReport
+	for _, s := range res.Sources {
+		if s.Name == "provider" {
+			provider = s
+		}
+	}
+	if provider.Bad != 1 || len(provider.BadList) != 1 || provider.BadList[0].At.String() != "provider:charges.csv:3" || !strings.Contains(provider.BadList[0].Error, "payment_intent") {
+		t.Errorf("provider bad input %d %+v: want the long key reported at charges.csv:3", provider.Bad, provider.BadList)
+	}
+	if _, ok := res.Store.LookupKey(res.Store.KeyTypeIndex("order_id"), "ORD-7777"); ok {
+		t.Error("the rejected record's order_id was kept")
+	}
+}

@@ -150,6 +150,7 @@ type Writer struct {
 	cache  map[string]Sym
 	buf    []byte
 	enc    []byte
+	types  []uint8 // the type of each non-empty key of the record being added
 	n      int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
@@ -277,13 +278,9 @@ func (w *Writer) Add(r *Record) error {
 	if r.Prov.Key != "" {
 		w.value(r.Prov.Key)
 	}
-	nk := 0
-	for _, k := range r.Keys {
-		if k.Value != "" {
-			nk++
-		}
-	}
-	w.buf = binary.AppendUvarint(w.buf, uint64(nk))
+	// Check every key before interning any: a rejected record must leave
+	// no key value behind (a root value no record carries).
+	w.types = w.types[:0]
 	var seen uint64 // key types given, as bits
 	for _, k := range r.Keys {
 		if k.Value == "" {
@@ -300,6 +297,16 @@ func (w *Writer) Add(r *Record) error {
 		if len(k.Value) > maxKeyLen {
 			return fmt.Errorf("key %s is %d bytes long; at most %d", k.Name, len(k.Value), maxKeyLen)
 		}
+		w.types = append(w.types, uint8(t))
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(w.types)))
+	i := 0
+	for _, k := range r.Keys {
+		if k.Value == "" {
+			continue
+		}
+		t := int(w.types[i])
+		i++
 		if !w.s.interned[t] {
 			w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1|1)
 			w.buf = appendValue(w.buf, k.Value)

@@ -201,3 +201,23 @@ func TestValues(t *testing.T) {
 		t.Errorf("a prefixed UUID takes %d bytes, want about 22", len(a))
 	}
 }
+
+// TestRejectedRecordKeepsNoKey: a record Add rejects leaves nothing in the
+// store, not even the keys it carried before the bad one.
+func TestRejectedRecordKeepsNoKey(t *testing.T) {
+	st := NewStore([]string{"order_id", "payment_intent"}, nil)
+	w := st.Writer("s")
+	for _, keys := range [][]KV{
+		{{"order_id", "ORD-1"}, {"payment_intent", strings.Repeat("p", maxKeyLen+1)}},
+		{{"order_id", "ORD-2"}, {"nope", "1"}},
+		{{"order_id", "ORD-3"}, {"order_id", "ORD-4"}},
+	} {
+		if err := w.Add(&Record{Kind: "k", Time: time.Unix(1, 0), Keys: keys}); err == nil {
+			t.Errorf("keys %.40v accepted", keys)
+		}
+	}
+	st.Seal()
+	if st.Len() != 0 || st.NumKeys() != 0 {
+		t.Errorf("%d records and %d keys after rejected records; want none", st.Len(), st.NumKeys())
+	}
+}
