@@ -243,12 +243,22 @@ func (w *Writer) value(v string) {
 	w.buf = appendValue(w.buf, v)
 }
 
-// Add copies r into the store. An undeclared key type, a key given twice
-// or a key value longer than 64 KiB is an error; empty key values are not
-// keys.
+// Times are read back as unix nanoseconds: these are the first and the
+// last time that can be.
+var (
+	minTime = time.Unix(math.MinInt64/int64(time.Second), 0)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// Add copies r into the store. An undeclared key type, a key given twice,
+// a key value longer than 64 KiB or a time outside 1677-09-21..2262-04-11
+// is an error; empty key values are not keys.
 func (w *Writer) Add(r *Record) error {
 	if len(r.Keys) > 255 || len(r.Attrs) > 255 {
 		return fmt.Errorf("record has %d keys and %d attributes; at most 255 of each", len(r.Keys), len(r.Attrs))
+	}
+	if r.Time.Before(minTime) || r.Time.After(maxTime) {
+		return fmt.Errorf("time %s is outside what vitals can hold (%s to %s): is it a placeholder?", r.Time.UTC().Format(time.RFC3339Nano), minTime.UTC().Format(time.RFC3339), maxTime.UTC().Format(time.RFC3339))
 	}
 	b := w.buf[:0]
 	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))

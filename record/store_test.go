@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -219,5 +220,30 @@ func TestRejectedRecordKeepsNoKey(t *testing.T) {
 	st.Seal()
 	if st.Len() != 0 || st.NumKeys() != 0 {
 		t.Errorf("%d records and %d keys after rejected records; want none", st.Len(), st.NumKeys())
+	}
+}
+
+// TestTimeRange: times are kept as unix nanoseconds, so a time outside
+// 1677-09-21..2262-04-11 (a placeholder 0001-01-01 in an export) is an
+// error, never a different time; the ends of the range come back exactly.
+func TestTimeRange(t *testing.T) {
+	st := NewStore([]string{"order_id"}, nil)
+	w := st.Writer("s")
+	for _, at := range []time.Time{{}, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Unix(math.MinInt64/int64(time.Second), -1), time.Unix(0, math.MaxInt64).Add(1)} {
+		if err := w.Add(&Record{Kind: "k", Time: at}); err == nil || !strings.Contains(err.Error(), "outside") {
+			t.Errorf("time %s: error %v", at, err)
+		}
+	}
+	ends := []time.Time{time.Unix(math.MinInt64/int64(time.Second), 0).UTC(), time.Unix(0, math.MaxInt64).UTC(), time.Unix(0, 0).UTC()}
+	for _, at := range ends {
+		if err := w.Add(&Record{Kind: "k", Time: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	for i, at := range ends {
+		if got := st.Time(ID(i)); !got.Equal(at) {
+			t.Errorf("time %s came back as %s", at, got)
+		}
 	}
 }
