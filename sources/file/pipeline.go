@@ -168,12 +168,13 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 			lastLine = line
 			if err != nil {
 				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					line = pe.StartLine
-					lastLine = pe.Line
-					err = pe.Err
+				if !errors.As(err, &pe) {
+					// Reading failed (a truncated .gz): the reader returns
+					// the same error again, so the rest cannot be read.
+					return fmt.Errorf("read %s: %w", r.path, err)
 				}
-				if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
+				lastLine = pe.Line
+				if bad := r.out.Bad(r.prov(int64(pe.StartLine)), pe.Err); bad != nil {
 					return bad
 				}
 				continue
