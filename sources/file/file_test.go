@@ -202,21 +202,24 @@ func TestTruncatedGzipCSV(t *testing.T) {
 	zw := gzip.NewWriter(&gz)
 	zw.Write([]byte(csvText.String()))
 	zw.Close()
-	write(t, dir, "charges.csv.gz", gz.String()[:gz.Len()/2])
-	c := newCollect(false)
-	var bad atomic.Int32
-	c.OnBad = func(sourcetest.Bad) error {
-		if bad.Add(1) > 100 {
-			return errors.New("the reader keeps reporting bad input")
+	// Cut in the rows, and in the header.
+	for _, size := range []int{gz.Len() / 2, 24} {
+		write(t, dir, "charges.csv.gz", gz.String()[:size])
+		c := newCollect(false)
+		var bad atomic.Int32
+		c.OnBad = func(sourcetest.Bad) error {
+			if bad.Add(1) > 100 {
+				return errors.New("the reader keeps reporting bad input")
+			}
+			return nil
 		}
-		return nil
-	}
-	_, err := newSource(t, dir, chargeMapping("charges.csv.gz")).Read(context.Background(), sources.Window{Until: time.Now()}, c)
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "charges.csv.gz")) || !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("error %v: want the file's read error", err)
-	}
-	if len(c.Bads) != 0 {
-		t.Errorf("%d bad inputs (first: %s): a read error is not bad input", len(c.Bads), c.bad()[0])
+		_, err := newSource(t, dir, chargeMapping("charges.csv.gz")).Read(context.Background(), sources.Window{Until: time.Now()}, c)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "charges.csv.gz")) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d bytes: error %v: want the file's read error", size, err)
+		}
+		if len(c.Bads) != 0 {
+			t.Errorf("cut at %d bytes: %d bad inputs (first: %s): a read error is not bad input", size, len(c.Bads), c.bad()[0])
+		}
 	}
 }
 

@@ -142,8 +142,12 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 	if err == io.EOF {
 		return lo, hi, nil // an empty file holds no records
 	}
-	if err != nil {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
 		return lo, hi, r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err))
+	}
+	if err != nil {
+		return lo, hi, fmt.Errorf("read %s: %w", r.path, err)
 	}
 	idx, err := r.columns(header)
 	if err != nil {
