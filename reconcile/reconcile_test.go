@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,7 +11,9 @@ import (
 	"github.com/vitals-dev/vitals/internal/vitalstest"
 
 	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/sources"
 )
 
 // copyCase copies a golden case folder so a test can damage it.
@@ -143,5 +146,41 @@ func TestRejectedRecordLeavesNoKey(t *testing.T) {
 	}
 	if _, ok := res.Store.LookupKey(res.Store.KeyTypeIndex("order_id"), "ORD-7777"); ok {
 		t.Error("the rejected record's order_id was kept")
+	}
+}
+
+// twoBadSource reports two bad inputs at one location, in the order given:
+// two mappings of one file failing on the same row, read at once.
+type twoBadSource struct{ errs []string }
+
+func (s twoBadSource) Read(_ context.Context, w sources.Window, sink sources.Sink) (sources.Coverage, error) {
+	wr := sink.Writer()
+	defer wr.Close()
+	for _, e := range s.errs {
+		wr.Bad(record.Provenance{Source: "twice", Loc: "orders.csv", Pos: 3}, errors.New(e))
+	}
+	return sources.Coverage{Until: w.Until, Complete: true}, nil
+}
+
+// TestBadInputOrder: bad inputs at one location are listed in one order
+// whatever order the source's readers reported them in, so the same input
+// gives the same report.
+func TestBadInputOrder(t *testing.T) {
+	var lists []string
+	for _, errs := range [][]string{{"time (field \"created_at\")", "time (field \"updated_at\")"}, {"time (field \"updated_at\")", "time (field \"created_at\")"}} {
+		in := vitalstest.Input(t, filepath.Join(copyCase(t, "clean"), "config.yaml"))
+		in.Sources = append(in.Sources, reconcile.SourceSpec{Name: "twice", Type: "test", Source: twoBadSource{errs: errs}})
+		res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range res.Sources[len(res.Sources)-1].BadList {
+			got = append(got, b.At.String()+" "+b.Error)
+		}
+		lists = append(lists, strings.Join(got, "; "))
+	}
+	if lists[0] != lists[1] {
+		t.Errorf("the bad input list depends on the order it was reported in:\n%s\n%s", lists[0], lists[1])
 	}
 }
