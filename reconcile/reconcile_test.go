@@ -16,29 +16,6 @@ import (
 	"github.com/vitals-dev/vitals/sources"
 )
 
-// copyCase copies a golden case folder so a test can damage it.
-func copyCase(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "fixtures", "cases", name)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _ := filepath.Abs("../configs/checkout.yaml")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "config.yaml" {
-			b = []byte(strings.Replace(string(b), "../../../configs/checkout.yaml", base, 1))
-		}
-		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
-	}
-	return dir
-}
-
 func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 	t.Helper()
 	res := vitalstest.Run(t, filepath.Join(dir, "config.yaml"), reconcile.Options{})
@@ -54,7 +31,7 @@ func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 // reading: then nothing is claimed missing, and the step stays pending
 // with the reason.
 func TestFailedSourceIsNotAbsence(t *testing.T) {
-	dir := copyCase(t, "stuck_after_capture")
+	dir := vitalstest.CopyCase(t, "stuck_after_capture")
 	res, ins := runDir(t, dir)
 	if !res.Complete || len(ins) != 1 || ins[0].Step("create_order").State != saga.Overdue || len(ins[0].Findings) != 1 {
 		t.Fatalf("intact case: complete %v, create_order %v, findings %d", res.Complete, ins[0].Step("create_order").State, len(ins[0].Findings))
@@ -77,7 +54,7 @@ func TestFailedSourceIsNotAbsence(t *testing.T) {
 // missing. The provider export ends at 11:50; a payment requested at
 // 11:40:01 is due at 11:50:01.
 func TestCoverageEnd(t *testing.T) {
-	_, ins := runDir(t, copyCase(t, "after_provider_cutoff"))
+	_, ins := runDir(t, vitalstest.CopyCase(t, "after_provider_cutoff"))
 	st := ins[0].Step("capture_payment")
 	if st.State != saga.Requested || !strings.Contains(st.Note, "source provider covers only until 2026-11-20T11:50:00Z") {
 		t.Errorf("capture_payment %s (%s)", st.State, st.Note)
@@ -87,7 +64,7 @@ func TestCoverageEnd(t *testing.T) {
 // TestOrphansAndLinking: records link through any shared linking key,
 // never through a search-only key, and what reaches no root is an orphan.
 func TestOrphansAndLinking(t *testing.T) {
-	dir := copyCase(t, "clean")
+	dir := vitalstest.CopyCase(t, "clean")
 	// A refund of the case's charge links through charge_id alone; a refund
 	// of an unknown charge is an orphan; an order of the same customer is a
 	// separate instance (customer_id only searches).
@@ -121,7 +98,7 @@ func TestOrphansAndLinking(t *testing.T) {
 // input, and the keys before it must not be left behind: a root value no
 // stored record carries once made correlation index past its components.
 func TestRejectedRecordLeavesNoKey(t *testing.T) {
-	dir := copyCase(t, "clean")
+	dir := vitalstest.CopyCase(t, "clean")
 	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +145,7 @@ func (s twoBadSource) Read(_ context.Context, w sources.Window, sink sources.Sin
 func TestBadInputOrder(t *testing.T) {
 	var lists []string
 	for _, errs := range [][]string{{"time (field \"created_at\")", "time (field \"updated_at\")"}, {"time (field \"updated_at\")", "time (field \"created_at\")"}} {
-		in := vitalstest.Input(t, filepath.Join(copyCase(t, "clean"), "config.yaml"))
+		in := vitalstest.Input(t, filepath.Join(vitalstest.CopyCase(t, "clean"), "config.yaml"))
 		in.Sources = append(in.Sources, reconcile.SourceSpec{Name: "twice", Type: "test", Source: twoBadSource{errs: errs}})
 		res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
 		if err != nil {
