@@ -708,6 +708,18 @@ func (s *Store) Less(a, b ID) bool {
 	return a < b
 }
 
+// Compare is Less as a three-way comparison (for slices.SortFunc): 0
+// only for the same record.
+func (s *Store) Compare(a, b ID) int {
+	switch {
+	case a == b:
+		return 0
+	case s.Less(a, b):
+		return -1
+	}
+	return 1
+}
+
 // Stats says how many bytes the store holds, by part.
 type Stats struct {
 	Records    int // times, offsets and encoded bodies

@@ -368,15 +368,12 @@ func (v *viewer) finding(inst *saga.Instance, f *saga.Finding) Finding {
 		Root: f.Root, Step: f.Step, Subject: f.Subject, Message: f.Message, Started: ts(inst.Start),
 		Evidence: []Evidence{},
 	}
-	for _, id := range f.Evidence {
+	// In time order, as an instance's records are.
+	ids := slices.Clone(f.Evidence)
+	slices.SortFunc(ids, v.res.Store.Compare)
+	for _, id := range ids {
 		out.Evidence = append(out.Evidence, v.evidence(id))
 	}
-	sort.SliceStable(out.Evidence, func(i, j int) bool {
-		if out.Evidence[i].Time != out.Evidence[j].Time {
-			return out.Evidence[i].Time < out.Evidence[j].Time
-		}
-		return out.Evidence[i].At < out.Evidence[j].At
-	})
 	return out
 }
 

@@ -1,0 +1,49 @@
+package report_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/report"
+)
+
+// TestEvidenceInTimeOrder: a finding cites its evidence in time order,
+// a fraction of a second included (as text, "09:00:03.5Z" sorts before
+// "09:00:03Z").
+func TestEvidenceInTimeOrder(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "captured_without_order")
+	events := filepath.Join(dir, "events.jsonl")
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The capture event comes half a second after the charge (09:00:03).
+	if err := os.WriteFile(events, []byte(strings.Replace(string(b), "09:00:04.000Z", "09:00:03.500Z", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res := vitalstest.Run(t, filepath.Join(dir, "config.yaml"), reconcile.Options{})
+	rep, err := report.Build(context.Background(), res, report.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Findings) != 1 || len(rep.Findings[0].Evidence) != 2 {
+		t.Fatalf("findings %+v: want CAPTURED_WITHOUT_ORDER citing the charge and the capture event", rep.Findings)
+	}
+	var last time.Time
+	for _, e := range rep.Findings[0].Evidence {
+		at, err := time.Parse(time.RFC3339Nano, e.Time)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at.Before(last) {
+			t.Errorf("evidence %s at %s comes after later evidence", e.At, e.Time)
+		}
+		last = at
+	}
+}
