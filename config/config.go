@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/rules"
 	"github.com/vitals-dev/vitals/sources/mapping"
 )
@@ -254,6 +255,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Keys.Link) == 0 {
 		return errors.New("keys.link: declare the key types that link records, e.g. keys: {link: [order_id, charge_id]}")
+	}
+	if n := len(c.Keys.Link) + len(c.Keys.Search); n > record.MaxKeyTypes {
+		return fmt.Errorf("keys: %d key types are declared; at most %d: drop the ones no mapping or process uses", n, record.MaxKeyTypes)
 	}
 	seenKey := map[string]bool{}
 	for _, k := range append(slices.Clone(c.Keys.Link), c.Keys.Search...) {

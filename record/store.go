@@ -85,16 +85,16 @@ type keyOwner struct {
 	base  KeyID
 }
 
-// maxKeyTypes is how many key types the encoding can tell apart.
-const maxKeyTypes = 64
+// MaxKeyTypes is how many key types the encoding can tell apart.
+const MaxKeyTypes = 64
 
 // NewStore returns a store for records whose keys are of the given types.
 // The values of types with interned[i] set get dense KeyIDs (correlation
 // joins on them); the others are kept with their record. A nil interned
 // interns every type.
 func NewStore(keyTypes []string, interned []bool) *Store {
-	if len(keyTypes) > maxKeyTypes {
-		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), maxKeyTypes))
+	if len(keyTypes) > MaxKeyTypes {
+		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), MaxKeyTypes))
 	}
 	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...), interned: make([]bool, len(keyTypes))}
 	for i := range s.interned {
