@@ -325,7 +325,7 @@ func (c *Config) Times(now time.Time) (asOf, since, until time.Time, err error) 
 		}
 	}
 	if !since.IsZero() && !since.Before(until) {
-		err = fmt.Errorf("window: since %s is not before until %s", since.Format(time.RFC3339), until.Format(time.RFC3339))
+		err = fmt.Errorf("window: since %s is not before until %s: check window.since, window.until and as_of (or --since, --until, --as-of)", since.Format(time.RFC3339), until.Format(time.RFC3339))
 	}
 	return
 }
