@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/vitals-dev/vitals/report"
-	"github.com/vitals-dev/vitals/saga"
 	"github.com/vitals-dev/vitals/shard"
 )
 
@@ -58,11 +57,9 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	threshold := saga.Severity(0)
-	if o.failOn != "none" {
-		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
-			return usagef("--fail-on: %v (or none)", err)
-		}
+	threshold, err := parseFailOn(o.failOn)
+	if err != nil {
+		return err
 	}
 	if o.shard != "" {
 		if o.run.shard, err = shard.Parse(o.shard); err != nil {
@@ -95,18 +92,7 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if failed := res.Failed(); failed != nil {
 		return failed
 	}
-	if threshold > 0 {
-		n := 0
-		for _, f := range rep.Findings {
-			if sev, _ := saga.ParseSeverity(f.Severity); sev >= threshold {
-				n++
-			}
-		}
-		if n > 0 {
-			return &findingsError{n: n}
-		}
-	}
-	return nil
+	return failOnError(rep, threshold)
 }
 
 // writeReport writes rep to out (atomically) or to stdout, unless the run

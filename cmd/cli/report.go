@@ -62,11 +62,9 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 	if err != nil {
 		return usagef("--format: %v", err)
 	}
-	threshold := saga.Severity(0)
-	if o.failOn != "none" {
-		if threshold, err = saga.ParseSeverity(o.failOn); err != nil {
-			return usagef("--fail-on: %v (or none)", err)
-		}
+	threshold, err := parseFailOn(o.failOn)
+	if err != nil {
+		return err
 	}
 	var prev *report.Report
 	if o.baseline != "" {
@@ -107,6 +105,18 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 		return &reconcile.SourceError{Errs: failed}
 	}
 	return failOnError(rep, threshold)
+}
+
+// parseFailOn reads --fail-on: a severity, or none (0: never fail).
+func parseFailOn(s string) (saga.Severity, error) {
+	if s == "none" {
+		return 0, nil
+	}
+	sev, err := saga.ParseSeverity(s)
+	if err != nil {
+		return 0, usagef("--fail-on: %v (or none)", err)
+	}
+	return sev, nil
 }
 
 // failOnError returns a findingsError when rep has findings at or above
