@@ -313,7 +313,7 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 		if stateRank(v.state) > stateRank(best.state) {
 			best = v
 		}
-		if v.eff != saga.Conflicting && stateRank(v.eff) > stateRank(bestEff.eff) {
+		if stateRank(v.eff) > stateRank(bestEff.eff) {
 			bestEff = v
 		}
 	}

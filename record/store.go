@@ -104,9 +104,6 @@ func NewStore(keyTypes []string, interned []bool) *Store {
 	return s
 }
 
-// Interned reports whether values of key type typ have KeyIDs.
-func (s *Store) Interned(typ int) bool { return s.interned[typ] }
-
 // KeyTypes returns the key types, in the order given to NewStore.
 func (s *Store) KeyTypes() []string { return s.keyTypes }
 

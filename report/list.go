@@ -142,5 +142,3 @@ func WriteList(w io.Writer, items []ListItem, f Format) error {
 	fmt.Fprintf(w, "%d instance(s)\n", len(items))
 	return nil
 }
-
-func formatMoney(n int64, cur string) string { return rules.FormatMoney(n, cur) }

@@ -403,7 +403,7 @@ func fnMoney(p ...any) (any, error) {
 		return nil, fmt.Errorf("money: amount must be an integer, got %T", p[0])
 	}
 	cur, _ := p[1].(string)
-	return FormatMoney(n, cur), nil
+	return money.String(n, cur), nil
 }
 
 // FormatMoney writes minor units as a decimal with the currency code.

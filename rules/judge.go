@@ -2,13 +2,14 @@ package rules
 
 import (
 	"fmt"
-
-	"github.com/expr-lang/expr/vm"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
 )
@@ -40,7 +41,7 @@ func (jr *Judger) Judge(in *saga.Instance) []*saga.Finding {
 	if !in.InWindow || in.InGrace {
 		return nil
 	}
-	j := judge{m: m, st: st, in: in, jr: jr}
+	j := judge{m: m, st: st, in: in, jr: jr, rec: &jr.rec}
 	if in.Orphan {
 		j.orphan()
 		return j.out
@@ -68,7 +69,7 @@ type judge struct {
 	in  *saga.Instance
 	jr  *Judger
 	out []*saga.Finding
-	rec record.Record
+	rec *record.Record // the Judger's, reused
 }
 
 func (j *judge) add(code saga.Code, sev saga.Severity, step, subject, msg string, evidence []record.ID) {
@@ -159,30 +160,20 @@ func (j *judge) comp(c *saga.CompResult) {
 	}
 }
 
-// amountOf describes the money or quantity a step moved: " (45.99 EUR)".
+// amountOf describes the money a step moved: " (45.99 EUR)", from its
+// first success that carries an amount (two sources reporting one
+// capture report one amount).
 func (j *judge) amountOf(r *saga.StepResult) string {
-	var sum int64
-	cur := ""
-	seen := false
 	for _, e := range r.Evidence {
 		if e.Role != saga.RoleSucceeded {
 			continue
 		}
-		j.st.Get(e.Record, &j.rec)
-		if !j.rec.HasAmount || (cur != "" && cur != j.rec.Currency) {
-			continue
+		j.st.Get(e.Record, j.rec)
+		if j.rec.HasAmount {
+			return " (" + money.String(j.rec.Amount, j.rec.Currency) + ")"
 		}
-		// One amount per distinct record source: the same capture reported
-		// by two sources is one capture.
-		if seen {
-			break
-		}
-		sum, cur, seen = j.rec.Amount, j.rec.Currency, true
 	}
-	if !seen {
-		return ""
-	}
-	return " (" + FormatMoney(sum, cur) + ")"
+	return ""
 }
 
 // deadLetters flags dead letters whose step never succeeded.
@@ -207,7 +198,7 @@ func (j *judge) deadLetters() {
 		if sr != nil && sr.Effective == saga.Succeeded {
 			continue // reprocessed: its effect happened
 		}
-		j.st.Get(id, &j.rec)
+		j.st.Get(id, j.rec)
 		subject := j.rec.Prov.String()
 		if j.m.DeliveryType >= 0 {
 			if v, ok := j.rec.Key(j.m.KeyTypes[j.m.DeliveryType]); ok {
@@ -244,10 +235,10 @@ func (j *judge) duplicates() {
 	for _, g := range dups {
 		var where []string
 		for _, id := range g {
-			j.st.Get(id, &j.rec)
+			j.st.Get(id, j.rec)
 			where = append(where, j.rec.Prov.String())
 		}
-		j.st.Get(g[0], &j.rec)
+		j.st.Get(g[0], j.rec)
 		v := value(g)
 		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", v,
 			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, v, len(g), strings.Join(where, ", ")), g)
@@ -256,7 +247,7 @@ func (j *judge) duplicates() {
 
 func (j *judge) orphan() {
 	first := j.in.Records[0]
-	j.st.Get(first, &j.rec)
+	j.st.Get(first, j.rec)
 	sev, report := j.m.OrphanSeverity(j.rec.Kind)
 	if !report {
 		return

@@ -273,11 +273,8 @@ func (c *Classifier) entry(id record.ID, src, kind, status record.Sym) (*sigEntr
 
 func (c *Classifier) fill(id record.ID) {
 	c.st.Get(id, &c.buf)
-	FillEnv(&c.env, &c.buf)
+	fillEnv(&c.env, &c.buf, true, true)
 }
-
-// FillEnv sets env from r, reusing env's maps.
-func FillEnv(env *RecordEnv, r *record.Record) { fillEnv(env, r, true, true) }
 
 // fillEnv sets env from r, filling the keys and attrs maps only when asked
 // (they are the costly part).

@@ -56,9 +56,6 @@ type Comp struct {
 	SLA   time.Duration
 }
 
-// Matcher returns the step's matcher for a role, or nil.
-func (s *Step) Matcher(r saga.Role) *Matcher { return s.match[r] }
-
 // OutcomeKinds returns the kinds that can carry the step's outcome
 // (succeeded, failed, unknown); any=true when not known statically.
 func (s *Step) OutcomeKinds() (kinds []string, any bool) {
