@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sort"
 	"sync"
@@ -167,16 +168,14 @@ type recentKey struct {
 }
 
 // intern interns an encoded key value of type t, through the recent cache.
+// The value is hashed once, for the cache and the table.
 func (w *Writer) intern(t int, enc []byte) (uint16, uint32, bool) {
-	h := uint32(t)*16777619 ^ uint32(len(enc))
-	for _, c := range enc {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &w.recent[h%recentKeys]
+	h := maphash.Bytes(keySeed, enc)
+	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
 	if slot.typ == int8(t) && slot.enc == bstring(enc) {
 		return slot.shard, slot.local, true
 	}
-	shard, local, ok := w.s.keys[t].intern(enc)
+	shard, local, ok := w.s.keys[t].intern(enc, h)
 	if ok && len(enc) <= 64 {
 		*slot = recentKey{typ: int8(t), shard: shard, local: local, enc: string(enc)}
 	}
