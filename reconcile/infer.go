@@ -78,7 +78,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for _, id := range ms {
 		// Deliveries: the same delivery key from one source and kind is the
 		// same event delivered again.
-		src, kind, _ := st.Sig(id)
+		src, kind, status := st.Sig(id)
 		dup := false
 		if m.DeliveryType >= 0 {
 			if k, raw, ok := st.KeyIdent(id, m.DeliveryType); ok {
@@ -93,7 +93,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			}
 		}
 		var err error
-		x.matches, err = x.cls.Classify(id, x.matches[:0])
+		x.matches, err = x.cls.Classify(id, src, kind, status, x.matches[:0])
 		if err != nil {
 			return nil, err
 		}

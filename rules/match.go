@@ -222,9 +222,9 @@ func (m *Model) targetMatchers() []targetMatcher {
 	return out
 }
 
-// Classify appends the matches of record id to out.
-func (c *Classifier) Classify(id record.ID, out []Match) ([]Match, error) {
-	src, kind, status := c.st.Sig(id)
+// Classify appends the matches of record id to out; src, kind and status
+// are its Sig, which the caller has read.
+func (c *Classifier) Classify(id record.ID, src, kind, status record.Sym, out []Match) ([]Match, error) {
 	key := [3]record.Sym{src, kind, status}
 	e, ok := c.cache[key]
 	if !ok {
