@@ -3,6 +3,7 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vitals-dev/vitals/saga"
 )
@@ -130,5 +131,18 @@ func TestDurations(t *testing.T) {
 	}
 	if _, err := ParseDuration("ten minutes"); err == nil {
 		t.Error("bad duration accepted")
+	}
+}
+
+// TestVarsAreIndependent: variables are evaluated independently (and once
+// per instance for every invariant defining the same expression), so one
+// may not read another: its value would depend on which invariant ran it
+// first.
+func TestVarsAreIndependent(t *testing.T) {
+	c := Config{Name: "p", Root: "order_id", Steps: []StepConfig{{Name: "pay", Succeeded: `kind == "charge"`, SLA: Duration(time.Minute)}},
+		Invariants: []InvariantConfig{{Code: "AMOUNT_MISMATCH", Step: "pay", Vars: map[string]string{"a": "1", "b": "vars.a + 1"}, Expr: "vars.b == 2"}}}
+	_, err := Compile(c, []string{"order_id"})
+	if err == nil || !strings.Contains(err.Error(), "process.invariants[0].vars.b") {
+		t.Errorf("a variable reading another compiled: %v", err)
 	}
 }
