@@ -353,6 +353,9 @@ func (r *reader) readJSONArray(in io.Reader) error {
 	}
 }
 
+// utf8BOM is the byte order mark some exporters begin a file with.
+var utf8BOM = []byte("\ufeff")
+
 // arrayScanner splits a JSON array into its elements without parsing them,
 // counting lines.
 type arrayScanner struct {
@@ -376,8 +379,8 @@ func (s *arrayScanner) skipSpace() {
 }
 
 func (s *arrayScanner) open() error {
-	if bytes.HasPrefix(s.data, []byte("\xef\xbb\xbf")) {
-		s.pos = 3
+	if bytes.HasPrefix(s.data, utf8BOM) {
+		s.pos = len(utf8BOM)
 	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {

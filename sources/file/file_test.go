@@ -223,6 +223,23 @@ func TestTruncatedGzipCSV(t *testing.T) {
 	}
 }
 
+// TestByteOrderMark: a file that starts with a UTF-8 byte order mark
+// (Windows tools write one) reads like one without, in every format.
+func TestByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	const bom = "\ufeff"
+	obj := `{"id":"ch_1","meta":{"order":"ORD-1"},"created":"2026-11-20T10:00:00Z","status":"paid","amount":"1.00","currency":"EUR"}`
+	write(t, dir, "a.csv", bom+"id,meta.order,created,status,amount,currency\nch_1,ORD-1,2026-11-20T10:00:00Z,paid,1.00,EUR\n")
+	write(t, dir, "a.jsonl", bom+obj+"\n")
+	write(t, dir, "a.json", bom+"["+obj+"]")
+	for _, name := range []string{"a.csv", "a.jsonl", "a.json"} {
+		c, _, err := read(t, newSource(t, dir, chargeMapping(name)))
+		if err != nil || len(c.Records) != 1 || len(c.bad()) != 0 {
+			t.Errorf("%s: err %v, %d records, bad %v", name, err, len(c.Records), c.bad())
+		}
+	}
+}
+
 func TestWhenFilters(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "charges.csv", chargesCSV)

@@ -273,6 +273,9 @@ func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sour
 			if err != nil && err != io.EOF {
 				return fmt.Errorf("read %s: %w", r.path, err)
 			}
+			if line == 1 {
+				raw = bytes.TrimPrefix(raw, utf8BOM) // some exporters write one
+			}
 			if t := bytes.TrimSpace(raw); len(t) > 0 {
 				b.add(t)
 				b.lines = append(b.lines, line)
