@@ -47,3 +47,28 @@ func TestEvidenceInTimeOrder(t *testing.T) {
 		last = at
 	}
 }
+
+// TestMarkdownRowIsOneLine: a markdown table row is one line, so a value
+// holding a line break (a dead letter's multi-line error message) must not
+// start a row of its own.
+func TestMarkdownRowIsOneLine(t *testing.T) {
+	rep := &report.Report{
+		Run:      report.Run{Process: "checkout", AsOf: "2026-11-20T12:00:00Z", Until: "2026-11-20T12:00:00Z", Complete: true},
+		Summary:  report.Summary{Findings: 1, BySeverity: map[string]int{"high": 1}},
+		Findings: []report.Finding{{Severity: "high", Code: "UNRESOLVED_DEAD_LETTER", Root: "ORD-1", Message: "dead letter (Timeout: line one\nline two\r\nline three)"}},
+	}
+	var b strings.Builder
+	if err := report.Write(&b, rep, report.FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	_, findings, _ := strings.Cut(b.String(), "## Findings")
+	var rows []string
+	for _, line := range strings.Split(findings, "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasPrefix(line, "| severity") {
+			rows = append(rows, line)
+		}
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0], "line one line two line three") {
+		t.Errorf("finding rows:\n%s\nwant one row holding the whole message", strings.Join(rows, "\n"))
+	}
+}
