@@ -325,10 +325,10 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	for _, v := range vs {
 		res.Attempts += v.n
 		if v.state == saga.Conflicting {
-			res.Divergent = append(res.Divergent, attemptName(v.key))
+			res.Divergent = append(res.Divergent, saga.AttemptName(v.key))
 		}
 		if v.state == saga.Unknown && (res.State == saga.Succeeded || res.State == saga.Conflicting) {
-			res.UnknownAttempts = append(res.UnknownAttempts, attemptName(v.key))
+			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(v.key))
 		}
 	}
 	return res
@@ -353,13 +353,6 @@ func stateRank(s saga.State) int {
 		return 1
 	}
 	return 0
-}
-
-func attemptName(k string) string {
-	if k == "" {
-		return "(no attempt key)"
-	}
-	return k
 }
 
 // attempt judges the evidence of one attempt (all evidence when the step

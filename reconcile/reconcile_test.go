@@ -161,3 +161,32 @@ func TestBadInputOrder(t *testing.T) {
 		t.Errorf("the bad input list depends on the order it was reported in:\n%s\n%s", lists[0], lists[1])
 	}
 }
+
+// TestUnknownAttemptWithoutKey: a timed-out attempt whose events carry no
+// attempt key, beside another attempt that succeeded, is reported with
+// its records as evidence.
+func TestUnknownAttemptWithoutKey(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "unknown_attempt_then_paid")
+	events := filepath.Join(dir, "events.jsonl")
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"currency":"USD","idempotency_key":"idem_ORD-2171_1"}`, `"currency":"USD"}`, 1)
+	s = strings.Replace(s, `"data":{"idempotency_key":"idem_ORD-2171_1","reason"`, `"data":{"reason"`, 1)
+	if err := os.WriteFile(events, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, ins := runDir(t, dir)
+	if len(ins) != 1 || len(ins[0].Findings) != 1 || ins[0].Findings[0].Code != saga.OutcomeUnknown {
+		t.Fatalf("instances %d, findings %+v: want one OUTCOME_UNKNOWN", len(ins), ins[0].Findings)
+	}
+	var got []string
+	for _, id := range ins[0].Findings[0].Evidence {
+		r := res.Store.Record(id)
+		got = append(got, r.Kind)
+	}
+	if strings.Join(got, " ") != "event:PaymentRequested event:PaymentTimedOut" {
+		t.Errorf("evidence %v: want the request and the timeout of the attempt without a key", got)
+	}
+}

@@ -106,7 +106,7 @@ func (j *judge) step(s *Step, r *saga.StepResult) {
 	for _, a := range r.UnknownAttempts {
 		var ev []record.ID
 		for _, e := range r.Evidence {
-			if v, _ := j.st.KeyOf(e.Record, max(s.AttemptType, 0)); s.AttemptType < 0 || v == a {
+			if v, _ := j.st.KeyOf(e.Record, max(s.AttemptType, 0)); s.AttemptType < 0 || saga.AttemptName(v) == a {
 				ev = append(ev, e.Record)
 			}
 		}
