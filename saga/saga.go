@@ -37,6 +37,10 @@ const (
 	CompensationUnknown  State = "compensation_unknown" // the step's own outcome is unknown
 )
 
+// States lists every step and compensation state.
+var States = []State{NotSeen, Requested, Overdue, Succeeded, Failed, Conflicting, Unknown,
+	CompensationRequired, Compensating, CompensationStalled, Compensated, CompensationFailed, CompensationUnknown}
+
 // Outcome is where an instance as a whole stands.
 type Outcome string
 

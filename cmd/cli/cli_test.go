@@ -45,6 +45,7 @@ func TestExitCodes(t *testing.T) {
 		{"explain unknown key", []string{"explain", "ORD-0000", "-c", caseConfig("clean")}, ExitFindings, `no record carries the key "ORD-0000"`, ""},
 		{"explain needs a key", []string{"explain", "-c", caseConfig("clean")}, ExitUsage, "accepts 1 arg", ""},
 		{"list bad outcome", []string{"list", "-c", caseConfig("clean"), "--outcome", "broken"}, ExitUsage, `--outcome "broken"`, ""},
+		{"list bad state", []string{"list", "-c", caseConfig("clean"), "--state", "faild"}, ExitUsage, `--state "faild": use one of not_seen, requested`, ""},
 		{"bad shard", []string{"check", "-c", caseConfig("clean"), "--shard", "4/4"}, ExitUsage, "--shard: \"4/4\": the index must be between 0 and 3", ""},
 		{"shard with baseline", []string{"check", "-c", caseConfig("clean"), "--shard", "0/2", "--baseline", "x.json"}, ExitUsage, "give --baseline to vitals report merge", ""},
 		{"merge a non-shard report", []string{"report", "merge", "../../fixtures/cases/clean/report.json"}, ExitUsage, "not a shard report", ""},
