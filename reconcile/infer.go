@@ -73,7 +73,14 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for i := range x.ev {
 		x.ev[i] = x.ev[i][:0]
 	}
-	clear(x.seen)
+	if len(x.seen) > 1024 {
+		// Clearing costs the map's capacity, which never shrinks: after
+		// a huge instance, start a new one rather than clear it for
+		// every instance after.
+		x.seen = map[deliveryKey]int{}
+	} else {
+		clear(x.seen)
+	}
 	x.groups = x.groups[:0]
 	for _, id := range ms {
 		// Deliveries: the same delivery key from one source and kind is the
