@@ -103,12 +103,22 @@ func (j *judge) step(s *Step, r *saga.StepResult) {
 		j.add(saga.StepOverdue, saga.DefaultSeverity(saga.StepOverdue), s.Name, "",
 			fmt.Sprintf("%s pending since %s (SLA %s): %s", s.Name, hhmm(r.At), s.SLA, r.Note), ids(r.Evidence))
 	}
-	for _, a := range r.UnknownAttempts {
-		var ev []record.ID
+	var byAttempt map[string][]record.ID // evidence by attempt name, read once
+	if len(r.UnknownAttempts) > 0 {
+		byAttempt = map[string][]record.ID{}
 		for _, e := range r.Evidence {
-			if v, _ := j.st.KeyOf(e.Record, max(s.AttemptType, 0)); s.AttemptType < 0 || saga.AttemptName(v) == a {
-				ev = append(ev, e.Record)
+			name := ""
+			if s.AttemptType >= 0 {
+				v, _ := j.st.KeyOf(e.Record, s.AttemptType)
+				name = saga.AttemptName(v)
 			}
+			byAttempt[name] = append(byAttempt[name], e.Record)
+		}
+	}
+	for _, a := range r.UnknownAttempts {
+		ev := byAttempt[a]
+		if s.AttemptType < 0 {
+			ev = byAttempt[""]
 		}
 		j.add(saga.OutcomeUnknown, saga.DefaultSeverity(saga.OutcomeUnknown), s.Name, a,
 			fmt.Sprintf("%s attempt %s timed out and no source shows its outcome, while another attempt succeeded; check for a second %s before acting", s.Name, a, s.Name), ev)
@@ -182,18 +192,37 @@ func (j *judge) deadLetters() {
 	if !ok {
 		return
 	}
+	// The first step each dead letter is evidence of (-1: none), found in
+	// one pass over the steps' evidence.
+	var stepOf map[record.ID]int
 	for _, id := range j.in.Records {
-		if _, kind, _ := j.st.Sig(id); kind != dead {
+		if _, kind, _ := j.st.Sig(id); kind == dead {
+			if stepOf == nil {
+				stepOf = map[record.ID]int{}
+			}
+			stepOf[id] = -1
+		}
+	}
+	if stepOf == nil {
+		return
+	}
+	for i := range j.in.Steps {
+		for _, e := range j.in.Steps[i].Evidence {
+			if s, ok := stepOf[e.Record]; ok && s < 0 {
+				stepOf[e.Record] = i
+			}
+		}
+	}
+	for _, id := range j.in.Records {
+		i, ok := stepOf[id]
+		if !ok {
 			continue
 		}
 		step := ""
 		var sr *saga.StepResult
-		for i := range j.in.Steps {
-			if slices.ContainsFunc(j.in.Steps[i].Evidence, func(e saga.Evidence) bool { return e.Record == id }) {
-				sr = &j.in.Steps[i]
-				step = sr.Name
-				break
-			}
+		if i >= 0 {
+			sr = &j.in.Steps[i]
+			step = sr.Name
 		}
 		if sr != nil && sr.Effective == saga.Succeeded {
 			continue // reprocessed: its effect happened
@@ -336,8 +365,15 @@ func (j *judge) env() *InstanceEnv {
 		ns++
 		*sv = StepView{State: state, Attempts: attempts,
 			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}
+		var dup map[record.ID]bool // repeated deliveries are left out
+		for _, id := range dups {
+			if dup == nil {
+				dup = make(map[record.ID]bool, len(dups))
+			}
+			dup[id] = true
+		}
 		for _, e := range ev {
-			if slices.Contains(dups, e.Record) {
+			if dup[e.Record] {
 				continue
 			}
 			v := get(e.Record)
