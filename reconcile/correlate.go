@@ -207,13 +207,15 @@ func (r *Result) correlate(ctx context.Context) error {
 }
 
 // orphanName names a component with no root key by its records' smallest
-// key as type:value, or by provenance when they carry no key.
+// linking key as type:value, or by provenance when they carry none (then
+// it is one record). A linking key value belongs to one component only; a
+// search key (customer_id) may be on records of many, so it never names one.
 func orphanName(st *record.Store, ms []record.ID) string {
-	types := st.KeyTypes()
 	best := ""
 	for _, id := range ms {
-		st.KeyValues(id, func(typ int, v string) {
-			name := types[typ] + ":" + v
+		st.Keys(id, func(typ int, k record.KeyID) {
+			_, v := st.Key(k)
+			name := st.KeyTypes()[typ] + ":" + v
 			if best == "" || name < best {
 				best = name
 			}

@@ -190,3 +190,35 @@ func TestUnknownAttemptWithoutKey(t *testing.T) {
 		t.Errorf("evidence %v: want the request and the timeout of the attempt without a key", got)
 	}
 }
+
+// TestOrphanNamesAreUnique: orphans are named by a key that links (each
+// value belongs to one group) or, without one, by where they came from,
+// never by a key that only searches: two records of one customer would
+// share a name, and their findings an id.
+func TestOrphanNamesAreUnique(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	f, err := os.OpenFile(filepath.Join(dir, "orders.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two orders without an id: only their customer_id, a search key.
+	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,100,EUR,2026-11-20T10:00:00Z,2026-11-20T10:00:00Z\n")
+	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,200,EUR,2026-11-20T10:05:00Z,2026-11-20T10:05:00Z\n")
+	f.Close()
+	_, ins := runDir(t, dir)
+	names, ids := map[string]bool{}, map[string]bool{}
+	orphans := 0
+	for _, in := range ins {
+		if !in.Orphan {
+			continue
+		}
+		orphans++
+		names[in.Root] = true
+		for _, f := range in.Findings {
+			ids[f.ID] = true
+		}
+	}
+	if orphans != 2 || len(names) != 2 || len(ids) != 2 {
+		t.Errorf("%d orphans with names %v and %d finding ids; want two of each", orphans, names, len(ids))
+	}
+}
