@@ -77,14 +77,8 @@ func (s *sink) trimBad() {
 // lessBad orders bad inputs by location, then message: two mappings of
 // one file may both fail on one row.
 func lessBad(a, b *BadInput) bool {
-	if a.At.Loc != b.At.Loc {
-		return a.At.Loc < b.At.Loc
-	}
-	if a.At.Pos != b.At.Pos {
-		return a.At.Pos < b.At.Pos
-	}
-	if a.At.Key != b.At.Key {
-		return a.At.Key < b.At.Key
+	if c := a.At.Compare(b.At); c != 0 {
+		return c < 0
 	}
 	return a.Error < b.Error
 }

@@ -675,9 +675,9 @@ func (s *Store) Record(id ID) Record {
 	return r
 }
 
-// Less orders records by time, then by where they came from (source,
-// location, position, primary key, kind), so the order never depends on
-// the order in which concurrent readers happened to add them.
+// Less orders records by time, then by where they came from
+// (Provenance.Compare), then kind, so the order never depends on the order
+// in which concurrent readers happened to add them.
 func (s *Store) Less(a, b ID) bool {
 	ta, tb := s.UnixNano(a), s.UnixNano(b)
 	if ta != tb {
@@ -687,16 +687,16 @@ func (s *Store) Less(a, b ID) bool {
 	if da.seg.source != db.seg.source {
 		return s.names[da.seg.source] < s.names[db.seg.source]
 	}
-	ka, _, _, la, _, pa, _, pka := da.head()
-	kb, _, _, lb, _, pb, _, pkb := db.head()
+	ka, _, _, la, fa, pa, _, pka := da.head()
+	kb, _, _, lb, fb, pb, _, pkb := db.head()
 	if la != lb {
 		return s.names[la] < s.names[lb]
 	}
-	if pa != pb {
-		return pa < pb
-	}
-	if pka != pkb {
-		return pka < pkb
+	// One source and location: the rest of the provenance decides.
+	pra := Provenance{Pos: pa, Key: pka, Style: Style(fa >> 2 & 3)}
+	prb := Provenance{Pos: pb, Key: pkb, Style: Style(fb >> 2 & 3)}
+	if c := pra.Compare(prb); c != 0 {
+		return c < 0
 	}
 	if ka != kb {
 		return s.names[ka] < s.names[kb]

@@ -3,6 +3,7 @@ package record
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -245,5 +246,31 @@ func TestTimeRange(t *testing.T) {
 		if got := st.Time(ID(i)); !got.Equal(at) {
 			t.Errorf("time %s came back as %s", at, got)
 		}
+	}
+}
+
+// TestOrderIgnoresRowNumbers: rows of one query at the same time sort by
+// their primary key, not by the row number the database happened to
+// return them in (without ORDER BY, and with parallel scans, that order
+// changes from run to run).
+func TestOrderIgnoresRowNumbers(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var orders []string
+	for _, rows := range [][]string{{"R-1", "R-2"}, {"R-2", "R-1"}} {
+		st := NewStore([]string{"order_id"}, nil)
+		w := st.Writer("shopdb")
+		for n, pk := range rows {
+			r := Record{Kind: "reservation", Time: at, Prov: Provenance{Source: "shopdb", Loc: "stock_reservations", Pos: int64(n + 1), Key: pk, Style: StyleKey}}
+			if err := w.Add(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Seal()
+		ids := []ID{0, 1}
+		slices.SortFunc(ids, st.Compare)
+		orders = append(orders, st.Record(ids[0]).Prov.Key+" "+st.Record(ids[1]).Prov.Key)
+	}
+	if orders[0] != orders[1] {
+		t.Errorf("the same rows sort as %q or %q depending on the order they were read in", orders[0], orders[1])
 	}
 }
