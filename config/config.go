@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/rules"
 	"github.com/vitals-dev/vitals/sources/mapping"
 )
@@ -255,6 +256,9 @@ func (c *Config) Validate() error {
 	if len(c.Keys.Link) == 0 {
 		return errors.New("keys.link: declare the key types that link records, e.g. keys: {link: [order_id, charge_id]}")
 	}
+	if n := len(c.Keys.Link) + len(c.Keys.Search); n > record.MaxKeyTypes {
+		return fmt.Errorf("keys: %d key types are declared; at most %d: drop the ones no mapping or process uses", n, record.MaxKeyTypes)
+	}
 	seenKey := map[string]bool{}
 	for _, k := range append(slices.Clone(c.Keys.Link), c.Keys.Search...) {
 		if k == "" || strings.ContainsAny(k, ": ") {
@@ -321,7 +325,7 @@ func (c *Config) Times(now time.Time) (asOf, since, until time.Time, err error) 
 		}
 	}
 	if !since.IsZero() && !since.Before(until) {
-		err = fmt.Errorf("window: since %s is not before until %s", since.Format(time.RFC3339), until.Format(time.RFC3339))
+		err = fmt.Errorf("window: since %s is not before until %s: check window.since, window.until and as_of (or --since, --until, --as-of)", since.Format(time.RFC3339), until.Format(time.RFC3339))
 	}
 	return
 }

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -91,4 +92,36 @@ func BenchmarkEvaluate(b *testing.B) {
 	}
 	b.ReportMetric(float64(res.Len())*float64(b.N)/b.Elapsed().Seconds(), "instances/s")
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(res.Len()*b.N), "cpu-ns/instance")
+}
+
+// BenchmarkOneHugeInstance evaluates one instance of 60,000 records: a key
+// value many records share links them all. Its steps hold 20,000 attempts
+// whose outcome is unknown, 20,000 deliveries of one event and 20,000 dead
+// letters; evaluation must stay linear in them.
+func BenchmarkOneHugeInstance(b *testing.B) {
+	dir := vitalstest.CopyCase(b, "clean")
+	events, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dead, err := os.OpenFile(filepath.Join(dir, "dead_letters.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < 20000; i++ {
+		fmt.Fprintf(events, `{"event_id":"evt_t%d","type":"PaymentTimedOut","occurred_at":"2026-11-20T09:00:00.000Z","order_id":"ORD-2001","data":{"idempotency_key":"idem_t%d"}}`+"\n", i, i)
+		fmt.Fprintf(events, `{"event_id":"evt_dup","type":"PaymentCaptured","occurred_at":"2026-11-20T09:00:05.000Z","order_id":"ORD-2001","data":{"idempotency_key":"idem_ORD-2001_1"}}`+"\n")
+		fmt.Fprintf(dead, `{"timestamp":1795165209000,"value":{"order_id":"ORD-2001","event_id":"evt_d%d","type":"PaymentCaptured"},"headers":{}}`+"\n", i)
+	}
+	events.Close()
+	dead.Close()
+	res, err := reconcile.Run(context.Background(), vitalstest.Input(b, filepath.Join(dir, "config.yaml")), reconcile.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := res.Each(context.Background(), func(in *saga.Instance) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

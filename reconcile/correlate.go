@@ -167,15 +167,7 @@ func (r *Result) correlate(ctx context.Context) error {
 	for i := range comps {
 		c := &comps[i]
 		if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
-			slices.SortFunc(ms, func(a, b record.ID) int {
-				switch {
-				case a == b:
-					return 0
-				case st.Less(a, b):
-					return -1
-				}
-				return 1
-			})
+			slices.SortFunc(ms, st.Compare)
 		}
 	}
 	r.members, r.comps = members, comps
@@ -200,14 +192,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		if c := strings.Compare(a.name, b.name); c != 0 {
 			return c
 		}
-		ma, mb := members[comps[a.idx].off], members[comps[b.idx].off]
-		switch {
-		case ma == mb:
-			return 0
-		case st.Less(ma, mb):
-			return -1
-		}
-		return 1
+		return st.Compare(members[comps[a.idx].off], members[comps[b.idx].off])
 	})
 	sorted := make([]comp, len(comps))
 	r.multiRoot = map[int][]string{}
@@ -222,13 +207,15 @@ func (r *Result) correlate(ctx context.Context) error {
 }
 
 // orphanName names a component with no root key by its records' smallest
-// key as type:value, or by provenance when they carry no key.
+// linking key as type:value, or by provenance when they carry none (then
+// it is one record). A linking key value belongs to one component only; a
+// search key (customer_id) may be on records of many, so it never names one.
 func orphanName(st *record.Store, ms []record.ID) string {
-	types := st.KeyTypes()
 	best := ""
 	for _, id := range ms {
-		st.KeyValues(id, func(typ int, v string) {
-			name := types[typ] + ":" + v
+		st.Keys(id, func(typ int, k record.KeyID) {
+			_, v := st.Key(k)
+			name := st.KeyTypes()[typ] + ":" + v
 			if best == "" || name < best {
 				best = name
 			}

@@ -33,6 +33,7 @@ type inferer struct {
 	ev       [][]evid
 	seen     map[deliveryKey]int // delivery -> index into groups
 	groups   [][]record.ID
+	attempts [][]evid // one step's evidence by attempt (byAttempt)
 }
 
 type deliveryKey struct {
@@ -73,12 +74,19 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for i := range x.ev {
 		x.ev[i] = x.ev[i][:0]
 	}
-	clear(x.seen)
+	if len(x.seen) > 1024 {
+		// Clearing costs the map's capacity, which never shrinks: after
+		// a huge instance, start a new one rather than clear it for
+		// every instance after.
+		x.seen = map[deliveryKey]int{}
+	} else {
+		clear(x.seen)
+	}
 	x.groups = x.groups[:0]
 	for _, id := range ms {
 		// Deliveries: the same delivery key from one source and kind is the
 		// same event delivered again.
-		src, kind, _ := st.Sig(id)
+		src, kind, status := st.Sig(id)
 		dup := false
 		if m.DeliveryType >= 0 {
 			if k, raw, ok := st.KeyIdent(id, m.DeliveryType); ok {
@@ -93,7 +101,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			}
 		}
 		var err error
-		x.matches, err = x.cls.Classify(id, x.matches[:0])
+		x.matches, err = x.cls.Classify(id, src, kind, status, x.matches[:0])
 		if err != nil {
 			return nil, err
 		}
@@ -293,27 +301,21 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	}
 	res.Evidence = toEvidence(ev)
 	for _, e := range ev {
-		if e.dup && !slices.Contains(res.Duplicates, e.id) {
+		// A record's matches for one step are next to each other in ev.
+		if e.dup && (len(res.Duplicates) == 0 || res.Duplicates[len(res.Duplicates)-1] != e.id) {
 			res.Duplicates = append(res.Duplicates, e.id)
 		}
 	}
-	// Group by attempt key, in order of first appearance.
-	var keys []string
-	for _, e := range ev {
-		if !slices.Contains(keys, e.attempt) {
-			keys = append(keys, e.attempt)
-		}
-	}
-	vs := make([]verdict, 0, len(keys))
-	for _, k := range keys {
-		vs = append(vs, x.attempt(s, ev, k))
+	var vs []verdict
+	for _, g := range x.byAttempt(ev) {
+		vs = append(vs, x.attempt(s, g, g[0].attempt))
 	}
 	best, bestEff := vs[0], vs[0]
 	for _, v := range vs[1:] {
 		if stateRank(v.state) > stateRank(best.state) {
 			best = v
 		}
-		if v.eff != saga.Conflicting && stateRank(v.eff) > stateRank(bestEff.eff) {
+		if stateRank(v.eff) > stateRank(bestEff.eff) {
 			bestEff = v
 		}
 	}
@@ -325,13 +327,50 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	for _, v := range vs {
 		res.Attempts += v.n
 		if v.state == saga.Conflicting {
-			res.Divergent = append(res.Divergent, attemptName(v.key))
+			res.Divergent = append(res.Divergent, saga.AttemptName(v.key))
 		}
 		if v.state == saga.Unknown && (res.State == saga.Succeeded || res.State == saga.Conflicting) {
-			res.UnknownAttempts = append(res.UnknownAttempts, attemptName(v.key))
+			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(v.key))
 		}
 	}
 	return res
+}
+
+// byAttempt groups a step's evidence by attempt key, the groups in order of
+// first appearance, each in evidence order. Usually there is one attempt;
+// an instance may have thousands (a key value shared by many records
+// links them), so grouping takes one pass, never one per attempt.
+func (x *inferer) byAttempt(ev []evid) [][]evid {
+	x.attempts = x.attempts[:0]
+	key := ev[0].attempt
+	if !slices.ContainsFunc(ev, func(e evid) bool { return e.attempt != key }) {
+		return append(x.attempts, ev)
+	}
+	group := map[string]int{}
+	var sizes []int
+	idx := make([]int, len(ev))
+	for i, e := range ev {
+		g, ok := group[e.attempt]
+		if !ok {
+			g = len(sizes)
+			group[e.attempt] = g
+			sizes = append(sizes, 0)
+		}
+		idx[i] = g
+		sizes[g]++
+	}
+	sorted := make([]evid, len(ev))
+	start := make([]int, len(sizes))
+	for g := 1; g < len(sizes); g++ {
+		start[g] = start[g-1] + sizes[g-1]
+	}
+	for g := range sizes {
+		x.attempts = append(x.attempts, sorted[start[g]:start[g]:start[g]+sizes[g]])
+	}
+	for i, e := range ev {
+		x.attempts[idx[i]] = append(x.attempts[idx[i]], e)
+	}
+	return x.attempts
 }
 
 // stateRank orders attempt states: the step takes the state of its
@@ -355,15 +394,8 @@ func stateRank(s saga.State) int {
 	return 0
 }
 
-func attemptName(k string) string {
-	if k == "" {
-		return "(no attempt key)"
-	}
-	return k
-}
-
-// attempt judges the evidence of one attempt (all evidence when the step
-// has no attempt key).
+// attempt judges the evidence of one attempt, whose key is key (all
+// evidence when the step has no attempt key).
 func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 	v := verdict{key: key}
 	var succ, fail []record.Sym // sources, dead letters excluded from fail
@@ -385,7 +417,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 		outcomes[len(outcomes)-1].n++
 	}
 	for _, e := range ev {
-		if e.attempt != key || e.dup {
+		if e.dup {
 			continue
 		}
 		switch e.role {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -124,10 +123,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		return nil, err
 	}
 	for i, s := range sinks {
-		sort.Slice(s.badList, func(a, b int) bool { return lessProv(s.badList[a].At, s.badList[b].At) })
-		if len(s.badList) > maxBadListed {
-			s.badList = s.badList[:maxBadListed]
-		}
+		s.trimBad()
 		rep := &res.Sources[i]
 		rep.Records, rep.Filtered, rep.OutsideWindow, rep.Bad, rep.BadList = s.records, s.filtered, s.outside, s.bad, s.badList
 		rep.Unrooted, rep.UnrootedOutside = s.unrooted, s.unrootedOutside

@@ -2,6 +2,7 @@ package reconcile_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,31 +11,10 @@ import (
 	"github.com/vitals-dev/vitals/internal/vitalstest"
 
 	"github.com/vitals-dev/vitals/reconcile"
+	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
+	"github.com/vitals-dev/vitals/sources"
 )
-
-// copyCase copies a golden case folder so a test can damage it.
-func copyCase(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	src := filepath.Join("..", "fixtures", "cases", name)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, _ := filepath.Abs("../configs/checkout.yaml")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "config.yaml" {
-			b = []byte(strings.Replace(string(b), "../../../configs/checkout.yaml", base, 1))
-		}
-		os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644)
-	}
-	return dir
-}
 
 func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 	t.Helper()
@@ -51,7 +31,7 @@ func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 // reading: then nothing is claimed missing, and the step stays pending
 // with the reason.
 func TestFailedSourceIsNotAbsence(t *testing.T) {
-	dir := copyCase(t, "stuck_after_capture")
+	dir := vitalstest.CopyCase(t, "stuck_after_capture")
 	res, ins := runDir(t, dir)
 	if !res.Complete || len(ins) != 1 || ins[0].Step("create_order").State != saga.Overdue || len(ins[0].Findings) != 1 {
 		t.Fatalf("intact case: complete %v, create_order %v, findings %d", res.Complete, ins[0].Step("create_order").State, len(ins[0].Findings))
@@ -74,7 +54,7 @@ func TestFailedSourceIsNotAbsence(t *testing.T) {
 // missing. The provider export ends at 11:50; a payment requested at
 // 11:40:01 is due at 11:50:01.
 func TestCoverageEnd(t *testing.T) {
-	_, ins := runDir(t, copyCase(t, "after_provider_cutoff"))
+	_, ins := runDir(t, vitalstest.CopyCase(t, "after_provider_cutoff"))
 	st := ins[0].Step("capture_payment")
 	if st.State != saga.Requested || !strings.Contains(st.Note, "source provider covers only until 2026-11-20T11:50:00Z") {
 		t.Errorf("capture_payment %s (%s)", st.State, st.Note)
@@ -84,7 +64,7 @@ func TestCoverageEnd(t *testing.T) {
 // TestOrphansAndLinking: records link through any shared linking key,
 // never through a search-only key, and what reaches no root is an orphan.
 func TestOrphansAndLinking(t *testing.T) {
-	dir := copyCase(t, "clean")
+	dir := vitalstest.CopyCase(t, "clean")
 	// A refund of the case's charge links through charge_id alone; a refund
 	// of an unknown charge is an orphan; an order of the same customer is a
 	// separate instance (customer_id only searches).
@@ -134,5 +114,134 @@ func TestFirstStepDue(t *testing.T) {
 	}
 	if st := ins[1].Steps[0]; st.State != saga.Requested || len(ins[1].Findings) != 0 {
 		t.Errorf("O2 started 11:55, due 12:05, as of 12:00: pay %s, %d findings; want requested, none", st.State, len(ins[1].Findings))
+	}
+}
+
+// TestRejectedRecordLeavesNoKey: a row whose later key is too long is bad
+// input, and the keys before it must not be left behind: a root value no
+// stored record carries once made correlation index past its components.
+func TestRejectedRecordLeavesNoKey(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Keys are stored in type order: order_id before payment_intent.
+	f.WriteString("ch_x,Order ORD-7777,2026-11-20 09:00:03,98.60,0.00,eur,true,Paid,ok,e@x.com,pi_" + strings.Repeat("a", 70000) + ",3387,ORD-7777,idem_7777\n")
+	f.Close()
+	res, ins := runDir(t, dir)
+	for _, in := range ins {
+		if in.Root == "ORD-7777" {
+			t.Errorf("instance ORD-7777 exists, but its only record was rejected")
+		}
+	}
+	var provider reconcile.SourceReport
+	for _, s := range res.Sources {
+		if s.Name == "provider" {
+			provider = s
+		}
+	}
+	if provider.Bad != 1 || len(provider.BadList) != 1 || provider.BadList[0].At.String() != "provider:charges.csv:3" || !strings.Contains(provider.BadList[0].Error, "payment_intent") {
+		t.Errorf("provider bad input %d %+v: want the long key reported at charges.csv:3", provider.Bad, provider.BadList)
+	}
+	if _, ok := res.Store.LookupKey(res.Store.KeyTypeIndex("order_id"), "ORD-7777"); ok {
+		t.Error("the rejected record's order_id was kept")
+	}
+}
+
+// twoBadSource reports two bad inputs at one location, in the order given:
+// two mappings of one file failing on the same row, read at once.
+type twoBadSource struct{ errs []string }
+
+func (s twoBadSource) Read(_ context.Context, w sources.Window, sink sources.Sink) (sources.Coverage, error) {
+	wr := sink.Writer()
+	defer wr.Close()
+	for _, e := range s.errs {
+		wr.Bad(record.Provenance{Source: "twice", Loc: "orders.csv", Pos: 3}, errors.New(e))
+	}
+	return sources.Coverage{Until: w.Until, Complete: true}, nil
+}
+
+// TestBadInputOrder: bad inputs at one location are listed in one order
+// whatever order the source's readers reported them in, so the same input
+// gives the same report.
+func TestBadInputOrder(t *testing.T) {
+	var lists []string
+	for _, errs := range [][]string{{"time (field \"created_at\")", "time (field \"updated_at\")"}, {"time (field \"updated_at\")", "time (field \"created_at\")"}} {
+		in := vitalstest.Input(t, filepath.Join(vitalstest.CopyCase(t, "clean"), "config.yaml"))
+		in.Sources = append(in.Sources, reconcile.SourceSpec{Name: "twice", Type: "test", Source: twoBadSource{errs: errs}})
+		res, err := reconcile.Run(context.Background(), in, reconcile.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, b := range res.Sources[len(res.Sources)-1].BadList {
+			got = append(got, b.At.String()+" "+b.Error)
+		}
+		lists = append(lists, strings.Join(got, "; "))
+	}
+	if lists[0] != lists[1] {
+		t.Errorf("the bad input list depends on the order it was reported in:\n%s\n%s", lists[0], lists[1])
+	}
+}
+
+// TestUnknownAttemptWithoutKey: a timed-out attempt whose events carry no
+// attempt key, beside another attempt that succeeded, is reported with
+// its records as evidence.
+func TestUnknownAttemptWithoutKey(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "unknown_attempt_then_paid")
+	events := filepath.Join(dir, "events.jsonl")
+	b, err := os.ReadFile(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"currency":"USD","idempotency_key":"idem_ORD-2171_1"}`, `"currency":"USD"}`, 1)
+	s = strings.Replace(s, `"data":{"idempotency_key":"idem_ORD-2171_1","reason"`, `"data":{"reason"`, 1)
+	if err := os.WriteFile(events, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, ins := runDir(t, dir)
+	if len(ins) != 1 || len(ins[0].Findings) != 1 || ins[0].Findings[0].Code != saga.OutcomeUnknown {
+		t.Fatalf("instances %d, findings %+v: want one OUTCOME_UNKNOWN", len(ins), ins[0].Findings)
+	}
+	var got []string
+	for _, id := range ins[0].Findings[0].Evidence {
+		r := res.Store.Record(id)
+		got = append(got, r.Kind)
+	}
+	if strings.Join(got, " ") != "event:PaymentRequested event:PaymentTimedOut" {
+		t.Errorf("evidence %v: want the request and the timeout of the attempt without a key", got)
+	}
+}
+
+// TestOrphanNamesAreUnique: orphans are named by a key that links (each
+// value belongs to one group) or, without one, by where they came from,
+// never by a key that only searches: two records of one customer would
+// share a name, and their findings an id.
+func TestOrphanNamesAreUnique(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	f, err := os.OpenFile(filepath.Join(dir, "orders.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two orders without an id: only their customer_id, a search key.
+	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,100,EUR,2026-11-20T10:00:00Z,2026-11-20T10:00:00Z\n")
+	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,200,EUR,2026-11-20T10:05:00Z,2026-11-20T10:05:00Z\n")
+	f.Close()
+	_, ins := runDir(t, dir)
+	names, ids := map[string]bool{}, map[string]bool{}
+	orphans := 0
+	for _, in := range ins {
+		if !in.Orphan {
+			continue
+		}
+		orphans++
+		names[in.Root] = true
+		for _, f := range in.Findings {
+			ids[f.ID] = true
+		}
+	}
+	if orphans != 2 || len(names) != 2 || len(ids) != 2 {
+		t.Errorf("%d orphans with names %v and %d finding ids; want two of each", orphans, names, len(ids))
 	}
 }

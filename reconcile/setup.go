@@ -41,7 +41,7 @@ type SourceSpec struct {
 func Setup(cfg *config.Config, reg *sources.Registry, now time.Time) (*Input, error) {
 	asOf, since, until, err := cfg.Times(now)
 	if err != nil {
-		return nil, config.Errorf("%v", err)
+		return nil, config.Errorf("%s: %v", cfg.Path, err)
 	}
 	keyTypes := cfg.KeyTypes()
 	model, err := rules.Compile(cfg.Process, keyTypes)

@@ -65,23 +65,22 @@ func (s *sink) addBad(b BadInput) {
 	}
 }
 
-// trimBad keeps the first bad inputs by location, so the list is the same
+// trimBad sorts the bad inputs and keeps the first: the list is the same
 // whatever order concurrent readers reported them in.
 func (s *sink) trimBad() {
-	sort.Slice(s.badList, func(i, j int) bool { return lessProv(s.badList[i].At, s.badList[j].At) })
+	sort.Slice(s.badList, func(i, j int) bool { return lessBad(&s.badList[i], &s.badList[j]) })
 	if len(s.badList) > maxBadListed {
 		s.badList = s.badList[:maxBadListed]
 	}
 }
 
-func lessProv(a, b record.Provenance) bool {
-	if a.Loc != b.Loc {
-		return a.Loc < b.Loc
+// lessBad orders bad inputs by location, then message: two mappings of
+// one file may both fail on one row.
+func lessBad(a, b *BadInput) bool {
+	if c := a.At.Compare(b.At); c != 0 {
+		return c < 0
 	}
-	if a.Pos != b.Pos {
-		return a.Pos < b.Pos
-	}
-	return a.Key < b.Key
+	return a.Error < b.Error
 }
 
 type writer struct {

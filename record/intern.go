@@ -87,9 +87,8 @@ func slotTag(h uint64) uint32 { return uint32(h>>48&0xff) << slotIndexBits }
 // maxKeyLen bounds a key value; longer ones are bad input.
 const maxKeyLen = 64 << 10
 
-// intern interns an encoded value.
-func (t *keyTable) intern(enc []byte) (shard uint16, local uint32, ok bool) {
-	h := maphash.Bytes(keySeed, enc)
+// intern interns an encoded value whose maphash (keySeed) is h.
+func (t *keyTable) intern(enc []byte, h uint64) (shard uint16, local uint32, ok bool) {
 	sh := &t.shards[h%keyShards]
 	sh.mu.Lock()
 	local, ok = sh.insert(enc, h>>8)

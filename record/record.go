@@ -9,6 +9,7 @@
 package record
 
 import (
+	"cmp"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,29 @@ func (p Provenance) String() string {
 		b.WriteString(p.Key)
 	}
 	return b.String()
+}
+
+// Compare orders provenances by where they point: source, location, then
+// the line or offset, or for StyleKey the primary key (a query's row
+// number, kept in Pos, depends on the order the database returned the
+// rows in, so it only separates rows with one key).
+func (p Provenance) Compare(q Provenance) int {
+	if c := strings.Compare(p.Source, q.Source); c != 0 {
+		return c
+	}
+	if c := strings.Compare(p.Loc, q.Loc); c != 0 {
+		return c
+	}
+	if p.Style == StyleKey && q.Style == StyleKey {
+		if c := strings.Compare(p.Key, q.Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(p.Pos, q.Pos)
+	}
+	if c := cmp.Compare(p.Pos, q.Pos); c != 0 {
+		return c
+	}
+	return strings.Compare(p.Key, q.Key)
 }
 
 // KV is one named value: a business key (name is the key type) or an attribute.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"sort"
 	"sync"
@@ -85,16 +86,16 @@ type keyOwner struct {
 	base  KeyID
 }
 
-// maxKeyTypes is how many key types the encoding can tell apart.
-const maxKeyTypes = 64
+// MaxKeyTypes is how many key types the encoding can tell apart.
+const MaxKeyTypes = 64
 
 // NewStore returns a store for records whose keys are of the given types.
 // The values of types with interned[i] set get dense KeyIDs (correlation
 // joins on them); the others are kept with their record. A nil interned
 // interns every type.
 func NewStore(keyTypes []string, interned []bool) *Store {
-	if len(keyTypes) > maxKeyTypes {
-		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), maxKeyTypes))
+	if len(keyTypes) > MaxKeyTypes {
+		panic(fmt.Sprintf("record: %d key types, at most %d", len(keyTypes), MaxKeyTypes))
 	}
 	s := &Store{syms: newSymtab(), keyTypes: append([]string(nil), keyTypes...), interned: make([]bool, len(keyTypes))}
 	for i := range s.interned {
@@ -103,9 +104,6 @@ func NewStore(keyTypes []string, interned []bool) *Store {
 	s.keys = make([]keyTable, len(keyTypes))
 	return s
 }
-
-// Interned reports whether values of key type typ have KeyIDs.
-func (s *Store) Interned(typ int) bool { return s.interned[typ] }
 
 // KeyTypes returns the key types, in the order given to NewStore.
 func (s *Store) KeyTypes() []string { return s.keyTypes }
@@ -150,6 +148,7 @@ type Writer struct {
 	cache  map[string]Sym
 	buf    []byte
 	enc    []byte
+	types  []uint8 // the type of each non-empty key of the record being added
 	n      int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
@@ -169,16 +168,14 @@ type recentKey struct {
 }
 
 // intern interns an encoded key value of type t, through the recent cache.
+// The value is hashed once, for the cache and the table.
 func (w *Writer) intern(t int, enc []byte) (uint16, uint32, bool) {
-	h := uint32(t)*16777619 ^ uint32(len(enc))
-	for _, c := range enc {
-		h = (h ^ uint32(c)) * 16777619
-	}
-	slot := &w.recent[h%recentKeys]
+	h := maphash.Bytes(keySeed, enc)
+	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
 	if slot.typ == int8(t) && slot.enc == bstring(enc) {
 		return slot.shard, slot.local, true
 	}
-	shard, local, ok := w.s.keys[t].intern(enc)
+	shard, local, ok := w.s.keys[t].intern(enc, h)
 	if ok && len(enc) <= 64 {
 		*slot = recentKey{typ: int8(t), shard: shard, local: local, enc: string(enc)}
 	}
@@ -242,12 +239,22 @@ func (w *Writer) value(v string) {
 	w.buf = appendValue(w.buf, v)
 }
 
-// Add copies r into the store. An undeclared key type, a key given twice
-// or a key value longer than 64 KiB is an error; empty key values are not
-// keys.
+// Times are read back as unix nanoseconds: these are the first and the
+// last time that can be.
+var (
+	minTime = time.Unix(math.MinInt64/int64(time.Second), 0)
+	maxTime = time.Unix(0, math.MaxInt64)
+)
+
+// Add copies r into the store. An undeclared key type, a key given twice,
+// a key value longer than 64 KiB or a time outside 1677-09-21..2262-04-11
+// is an error; empty key values are not keys.
 func (w *Writer) Add(r *Record) error {
 	if len(r.Keys) > 255 || len(r.Attrs) > 255 {
 		return fmt.Errorf("record has %d keys and %d attributes; at most 255 of each", len(r.Keys), len(r.Attrs))
+	}
+	if r.Time.Before(minTime) || r.Time.After(maxTime) {
+		return fmt.Errorf("time %s is outside what vitals can hold (%s to %s): is it a placeholder?", r.Time.UTC().Format(time.RFC3339Nano), minTime.UTC().Format(time.RFC3339), maxTime.UTC().Format(time.RFC3339))
 	}
 	b := w.buf[:0]
 	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))
@@ -277,13 +284,9 @@ func (w *Writer) Add(r *Record) error {
 	if r.Prov.Key != "" {
 		w.value(r.Prov.Key)
 	}
-	nk := 0
-	for _, k := range r.Keys {
-		if k.Value != "" {
-			nk++
-		}
-	}
-	w.buf = binary.AppendUvarint(w.buf, uint64(nk))
+	// Check every key before interning any: a rejected record must leave
+	// no key value behind (a root value no record carries).
+	w.types = w.types[:0]
 	var seen uint64 // key types given, as bits
 	for _, k := range r.Keys {
 		if k.Value == "" {
@@ -300,6 +303,16 @@ func (w *Writer) Add(r *Record) error {
 		if len(k.Value) > maxKeyLen {
 			return fmt.Errorf("key %s is %d bytes long; at most %d", k.Name, len(k.Value), maxKeyLen)
 		}
+		w.types = append(w.types, uint8(t))
+	}
+	w.buf = binary.AppendUvarint(w.buf, uint64(len(w.types)))
+	i := 0
+	for _, k := range r.Keys {
+		if k.Value == "" {
+			continue
+		}
+		t := int(w.types[i])
+		i++
 		if !w.s.interned[t] {
 			w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1|1)
 			w.buf = appendValue(w.buf, k.Value)
@@ -662,9 +675,9 @@ func (s *Store) Record(id ID) Record {
 	return r
 }
 
-// Less orders records by time, then by where they came from (source,
-// location, position, primary key, kind), so the order never depends on
-// the order in which concurrent readers happened to add them.
+// Less orders records by time, then by where they came from
+// (Provenance.Compare), then kind, so the order never depends on the order
+// in which concurrent readers happened to add them.
 func (s *Store) Less(a, b ID) bool {
 	ta, tb := s.UnixNano(a), s.UnixNano(b)
 	if ta != tb {
@@ -674,21 +687,33 @@ func (s *Store) Less(a, b ID) bool {
 	if da.seg.source != db.seg.source {
 		return s.names[da.seg.source] < s.names[db.seg.source]
 	}
-	ka, _, _, la, _, pa, _, pka := da.head()
-	kb, _, _, lb, _, pb, _, pkb := db.head()
+	ka, _, _, la, fa, pa, _, pka := da.head()
+	kb, _, _, lb, fb, pb, _, pkb := db.head()
 	if la != lb {
 		return s.names[la] < s.names[lb]
 	}
-	if pa != pb {
-		return pa < pb
-	}
-	if pka != pkb {
-		return pka < pkb
+	// One source and location: the rest of the provenance decides.
+	pra := Provenance{Pos: pa, Key: pka, Style: Style(fa >> 2 & 3)}
+	prb := Provenance{Pos: pb, Key: pkb, Style: Style(fb >> 2 & 3)}
+	if c := pra.Compare(prb); c != 0 {
+		return c < 0
 	}
 	if ka != kb {
 		return s.names[ka] < s.names[kb]
 	}
 	return a < b
+}
+
+// Compare is Less as a three-way comparison (for slices.SortFunc): 0
+// only for the same record.
+func (s *Store) Compare(a, b ID) int {
+	switch {
+	case a == b:
+		return 0
+	case s.Less(a, b):
+		return -1
+	}
+	return 1
 }
 
 // Stats says how many bytes the store holds, by part.

@@ -2,6 +2,8 @@ package record
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -199,5 +201,76 @@ func TestValues(t *testing.T) {
 	}
 	if len(a) > 30 {
 		t.Errorf("a prefixed UUID takes %d bytes, want about 22", len(a))
+	}
+}
+
+// TestRejectedRecordKeepsNoKey: a record Add rejects leaves nothing in the
+// store, not even the keys it carried before the bad one.
+func TestRejectedRecordKeepsNoKey(t *testing.T) {
+	st := NewStore([]string{"order_id", "payment_intent"}, nil)
+	w := st.Writer("s")
+	for _, keys := range [][]KV{
+		{{"order_id", "ORD-1"}, {"payment_intent", strings.Repeat("p", maxKeyLen+1)}},
+		{{"order_id", "ORD-2"}, {"nope", "1"}},
+		{{"order_id", "ORD-3"}, {"order_id", "ORD-4"}},
+	} {
+		if err := w.Add(&Record{Kind: "k", Time: time.Unix(1, 0), Keys: keys}); err == nil {
+			t.Errorf("keys %.40v accepted", keys)
+		}
+	}
+	st.Seal()
+	if st.Len() != 0 || st.NumKeys() != 0 {
+		t.Errorf("%d records and %d keys after rejected records; want none", st.Len(), st.NumKeys())
+	}
+}
+
+// TestTimeRange: times are kept as unix nanoseconds, so a time outside
+// 1677-09-21..2262-04-11 (a placeholder 0001-01-01 in an export) is an
+// error, never a different time; the ends of the range come back exactly.
+func TestTimeRange(t *testing.T) {
+	st := NewStore([]string{"order_id"}, nil)
+	w := st.Writer("s")
+	for _, at := range []time.Time{{}, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), time.Unix(math.MinInt64/int64(time.Second), -1), time.Unix(0, math.MaxInt64).Add(1)} {
+		if err := w.Add(&Record{Kind: "k", Time: at}); err == nil || !strings.Contains(err.Error(), "outside") {
+			t.Errorf("time %s: error %v", at, err)
+		}
+	}
+	ends := []time.Time{time.Unix(math.MinInt64/int64(time.Second), 0).UTC(), time.Unix(0, math.MaxInt64).UTC(), time.Unix(0, 0).UTC()}
+	for _, at := range ends {
+		if err := w.Add(&Record{Kind: "k", Time: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	for i, at := range ends {
+		if got := st.Time(ID(i)); !got.Equal(at) {
+			t.Errorf("time %s came back as %s", at, got)
+		}
+	}
+}
+
+// TestOrderIgnoresRowNumbers: rows of one query at the same time sort by
+// their primary key, not by the row number the database happened to
+// return them in (without ORDER BY, and with parallel scans, that order
+// changes from run to run).
+func TestOrderIgnoresRowNumbers(t *testing.T) {
+	at := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	var orders []string
+	for _, rows := range [][]string{{"R-1", "R-2"}, {"R-2", "R-1"}} {
+		st := NewStore([]string{"order_id"}, nil)
+		w := st.Writer("shopdb")
+		for n, pk := range rows {
+			r := Record{Kind: "reservation", Time: at, Prov: Provenance{Source: "shopdb", Loc: "stock_reservations", Pos: int64(n + 1), Key: pk, Style: StyleKey}}
+			if err := w.Add(&r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Seal()
+		ids := []ID{0, 1}
+		slices.SortFunc(ids, st.Compare)
+		orders = append(orders, st.Record(ids[0]).Prov.Key+" "+st.Record(ids[1]).Prov.Key)
+	}
+	if orders[0] != orders[1] {
+		t.Errorf("the same rows sort as %q or %q depending on the order they were read in", orders[0], orders[1])
 	}
 }

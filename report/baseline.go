@@ -31,16 +31,16 @@ func LoadBaseline(path string) (*Report, error) {
 // not resolved, only no longer checked; an incomplete run resolves nothing.
 func ApplyBaseline(rep, prev *Report, path string) {
 	rep.Run.Baseline = path
-	before := map[string]Finding{}
+	prevByID := map[string]Finding{}
 	for _, f := range prev.Findings {
-		before[f.ID] = f
+		prevByID[f.ID] = f
 	}
 	count := &BaselineCount{}
 	now := map[string]bool{}
 	for i := range rep.Findings {
 		f := &rep.Findings[i]
 		now[f.ID] = true
-		if p, ok := before[f.ID]; ok {
+		if p, ok := prevByID[f.ID]; ok {
 			f.Status = "open"
 			f.FirstSeen = p.FirstSeen
 			if f.FirstSeen == "" {
@@ -58,7 +58,7 @@ func ApplyBaseline(rep, prev *Report, path string) {
 			if now[p.ID] {
 				continue
 			}
-			if rep.Run.Since != "" && p.Started != "" && p.Started < rep.Run.Since {
+			if rep.Run.Since != "" && p.Started != "" && before(p.Started, rep.Run.Since) {
 				continue // aged out of the window, not resolved
 			}
 			p.Status = "resolved"

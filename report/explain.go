@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
@@ -135,7 +136,7 @@ func WriteExplanation(w io.Writer, ex *Explanation) error {
 		for _, ev := range e.Evidence {
 			amount := ""
 			if ev.Amount != nil {
-				amount = formatMoney(*ev.Amount, ev.Currency)
+				amount = money.String(*ev.Amount, ev.Currency)
 			}
 			row(t, false, clock(ev.Time), ev.At, ev.Kind, ev.Status, amount, orDash(ev.Step, "-"), keyList(ev, ex.RootType))
 		}

@@ -34,6 +34,13 @@ func (f Filter) Validate(m *rules.Model) error {
 	if f.Code != "" && !saga.Known(saga.Code(f.Code)) {
 		return fmt.Errorf("--code %q: use one of %s", f.Code, strings.Join(saga.CodeNames(), ", "))
 	}
+	if f.State != "" && !slices.ContainsFunc(saga.States, func(s saga.State) bool { return stateIs(s, f.State) }) {
+		var names []string
+		for _, s := range saga.States {
+			names = append(names, string(s))
+		}
+		return fmt.Errorf("--state %q: use one of %s (compensation states also without compensation_)", f.State, strings.Join(names, ", "))
+	}
 	if f.Step != "" {
 		known := m.StepByName(f.Step) != nil
 		for _, c := range m.Comps {
@@ -62,12 +69,12 @@ func (f Filter) match(in *saga.Instance) bool {
 	if f.State != "" {
 		hit := false
 		for _, s := range in.Steps {
-			if (f.Step == "" || s.Name == f.Step) && (string(s.State) == f.State) {
+			if (f.Step == "" || s.Name == f.Step) && stateIs(s.State, f.State) {
 				hit = true
 			}
 		}
 		for _, c := range in.Compensations {
-			if (f.Step == "" || c.Name == f.Step) && (string(c.State) == f.State || shortState(string(c.State)) == f.State) {
+			if (f.Step == "" || c.Name == f.Step) && stateIs(c.State, f.State) {
 				hit = true
 			}
 		}
@@ -76,6 +83,12 @@ func (f Filter) match(in *saga.Instance) bool {
 		}
 	}
 	return true
+}
+
+// stateIs reports whether s is the state named by name, written in full or,
+// for a compensation state, without its compensation_ prefix.
+func stateIs(s saga.State, name string) bool {
+	return string(s) == name || shortState(string(s)) == name
 }
 
 // ListItem is one line of `vitals list`.
@@ -142,5 +155,3 @@ func WriteList(w io.Writer, items []ListItem, f Format) error {
 	fmt.Fprintf(w, "%d instance(s)\n", len(items))
 	return nil
 }
-
-func formatMoney(n int64, cur string) string { return rules.FormatMoney(n, cur) }

@@ -204,10 +204,10 @@ func (m *merger) sources() []Source {
 		var errs []string
 		for _, s := range per {
 			// The shards' common coverage: the latest start, the earliest end.
-			if s.Coverage.Since > merged.Coverage.Since {
+			if before(merged.Coverage.Since, s.Coverage.Since) {
 				merged.Coverage.Since = s.Coverage.Since
 			}
-			if s.Coverage.Until < merged.Coverage.Until {
+			if before(s.Coverage.Until, merged.Coverage.Until) {
 				merged.Coverage.Until = s.Coverage.Until
 			}
 			merged.Coverage.Complete = merged.Coverage.Complete && s.Coverage.Complete

@@ -81,3 +81,31 @@ func TestBaselineRefusesAShardReport(t *testing.T) {
 		t.Errorf("a shard report taken as baseline: %v", err)
 	}
 }
+
+// Times in reports are RFC 3339 text with an optional fraction of a
+// second, which text order gets wrong ("12:00:00.5Z" < "12:00:00Z"): a
+// finding of an instance that started half a second into the window and
+// is gone is resolved, not aged out; a merge keeps the earliest end of
+// the shards' coverage.
+func TestTimesCompareAsTimes(t *testing.T) {
+	prev := shardRep(0, 1, Finding{ID: "f_1", Code: "STEP_OVERDUE", Severity: "medium", Root: "ORD-1", Started: "2026-11-18T12:00:00.5Z"})
+	prev.Shard = nil
+	rep := shardRep(0, 1)
+	rep.Shard = nil
+	rep.Run.Since = "2026-11-18T12:00:00Z"
+	ApplyBaseline(rep, prev, "prev.json")
+	if len(rep.Resolved) != 1 {
+		t.Errorf("resolved %+v: the instance started inside the window", rep.Resolved)
+	}
+
+	a, b := shardRep(0, 2), shardRep(1, 2)
+	a.Sources[0].Coverage.Until = "2026-11-20T11:50:00.5Z"
+	b.Sources[0].Coverage.Until = "2026-11-20T11:50:00Z"
+	m, err := Merge([]*Report{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Sources[0].Coverage.Until; got != "2026-11-20T11:50:00Z" {
+		t.Errorf("merged coverage until %s, want the earlier end 2026-11-20T11:50:00Z", got)
+	}
+}

@@ -182,6 +182,19 @@ func ts(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
+// before reports whether report time a is before b. Report times are
+// RFC 3339 with a fraction of a second when there is one, which text
+// order gets wrong ("12:00:00.5Z" < "12:00:00Z"); an empty or unreadable
+// time compares as text ("" first).
+func before(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	if errA != nil || errB != nil {
+		return a < b
+	}
+	return ta.Before(tb)
+}
+
 // Options tune Build.
 type Options struct {
 	ConfigPath string
@@ -368,15 +381,12 @@ func (v *viewer) finding(inst *saga.Instance, f *saga.Finding) Finding {
 		Root: f.Root, Step: f.Step, Subject: f.Subject, Message: f.Message, Started: ts(inst.Start),
 		Evidence: []Evidence{},
 	}
-	for _, id := range f.Evidence {
+	// In time order, as an instance's records are.
+	ids := slices.Clone(f.Evidence)
+	slices.SortFunc(ids, v.res.Store.Compare)
+	for _, id := range ids {
 		out.Evidence = append(out.Evidence, v.evidence(id))
 	}
-	sort.SliceStable(out.Evidence, func(i, j int) bool {
-		if out.Evidence[i].Time != out.Evidence[j].Time {
-			return out.Evidence[i].Time < out.Evidence[j].Time
-		}
-		return out.Evidence[i].At < out.Evidence[j].At
-	})
 	return out
 }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/vitals-dev/vitals/dlq"
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/plan"
-	"github.com/vitals-dev/vitals/rules"
 )
 
 // FormatCSV is the plan's spreadsheet form.
@@ -38,7 +38,7 @@ func WritePlan(w io.Writer, p *plan.Plan, f Format) error {
 func amountText(a *plan.Action) string {
 	switch {
 	case a.Amount != nil:
-		return rules.FormatMoney(*a.Amount, a.Currency)
+		return money.String(*a.Amount, a.Currency)
 	case a.Quantity != nil:
 		return fmt.Sprintf("%d × %s", *a.Quantity, orDash(a.Unit, "?"))
 	}
@@ -97,7 +97,7 @@ func writePlanTable(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintln(w, "\nTotals")
 		t := table(w, false, "action", "currency", "actions", "amount")
 		for _, tot := range p.Totals {
-			row(t, false, tot.Action, tot.Currency, strconv.Itoa(tot.Count), rules.FormatMoney(tot.Amount, tot.Currency))
+			row(t, false, tot.Action, tot.Currency, strconv.Itoa(tot.Count), money.String(tot.Amount, tot.Currency))
 		}
 		if err := t.Render(); err != nil {
 			return err
@@ -136,7 +136,7 @@ func writePlanCSV(w io.Writer, p *plan.Plan) error {
 		amount, dec, qty := "", "", ""
 		if a.Amount != nil {
 			amount = strconv.FormatInt(*a.Amount, 10)
-			dec = strings.TrimSuffix(rules.FormatMoney(*a.Amount, a.Currency), " "+a.Currency)
+			dec = strings.TrimSuffix(money.String(*a.Amount, a.Currency), " "+a.Currency)
 		}
 		if a.Quantity != nil {
 			qty = strconv.FormatInt(*a.Quantity, 10)

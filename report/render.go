@@ -69,11 +69,15 @@ func table(w io.Writer, md bool, header ...string) *tablewriter.Table {
 	return t
 }
 
+// mdCell makes a value safe in a markdown table cell: a row is one line,
+// and | ends a cell.
+var mdCell = strings.NewReplacer("|", `\|`, "\r\n", " ", "\n", " ", "\r", " ")
+
 func row(t *tablewriter.Table, md bool, cells ...string) {
 	r := make([]any, len(cells))
 	for i, c := range cells {
 		if md {
-			c = strings.ReplaceAll(c, "|", `\|`)
+			c = mdCell.Replace(c)
 		}
 		r[i] = c
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/vitals-dev/vitals/money"
@@ -155,6 +156,14 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 			p, err := expr.Compile(src, options()...)
 			if err != nil {
 				return nil, fmt.Errorf("vars.%s: %w", n, err)
+			}
+			// Evaluated independently, and once for every invariant that
+			// defines it: its value must not depend on the other variables.
+			root := p.Node()
+			ids := &identVisitor{}
+			ast.Walk(&root, ids)
+			if slices.Contains(ids.names, "vars") {
+				return nil, fmt.Errorf("vars.%s: a variable cannot read vars; repeat the expression it needs instead", n)
 			}
 			m.vars = append(m.vars, &sharedVar{src: src, prog: p})
 			idx = len(m.vars) - 1
@@ -403,7 +412,7 @@ func fnMoney(p ...any) (any, error) {
 		return nil, fmt.Errorf("money: amount must be an integer, got %T", p[0])
 	}
 	cur, _ := p[1].(string)
-	return FormatMoney(n, cur), nil
+	return money.String(n, cur), nil
 }
 
 // FormatMoney writes minor units as a decimal with the currency code.

@@ -2,13 +2,14 @@ package rules
 
 import (
 	"fmt"
-
-	"github.com/expr-lang/expr/vm"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/vitals-dev/vitals/money"
 	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
 )
@@ -40,7 +41,7 @@ func (jr *Judger) Judge(in *saga.Instance) []*saga.Finding {
 	if !in.InWindow || in.InGrace {
 		return nil
 	}
-	j := judge{m: m, st: st, in: in, jr: jr}
+	j := judge{m: m, st: st, in: in, jr: jr, rec: &jr.rec}
 	if in.Orphan {
 		j.orphan()
 		return j.out
@@ -68,7 +69,7 @@ type judge struct {
 	in  *saga.Instance
 	jr  *Judger
 	out []*saga.Finding
-	rec record.Record
+	rec *record.Record // the Judger's, reused
 }
 
 func (j *judge) add(code saga.Code, sev saga.Severity, step, subject, msg string, evidence []record.ID) {
@@ -102,12 +103,22 @@ func (j *judge) step(s *Step, r *saga.StepResult) {
 		j.add(saga.StepOverdue, saga.DefaultSeverity(saga.StepOverdue), s.Name, "",
 			fmt.Sprintf("%s pending since %s (SLA %s): %s", s.Name, hhmm(r.At), s.SLA, r.Note), ids(r.Evidence))
 	}
-	for _, a := range r.UnknownAttempts {
-		var ev []record.ID
+	var byAttempt map[string][]record.ID // evidence by attempt name, read once
+	if len(r.UnknownAttempts) > 0 {
+		byAttempt = map[string][]record.ID{}
 		for _, e := range r.Evidence {
-			if v, _ := j.st.KeyOf(e.Record, max(s.AttemptType, 0)); s.AttemptType < 0 || v == a {
-				ev = append(ev, e.Record)
+			name := ""
+			if s.AttemptType >= 0 {
+				v, _ := j.st.KeyOf(e.Record, s.AttemptType)
+				name = saga.AttemptName(v)
 			}
+			byAttempt[name] = append(byAttempt[name], e.Record)
+		}
+	}
+	for _, a := range r.UnknownAttempts {
+		ev := byAttempt[a]
+		if s.AttemptType < 0 {
+			ev = byAttempt[""]
 		}
 		j.add(saga.OutcomeUnknown, saga.DefaultSeverity(saga.OutcomeUnknown), s.Name, a,
 			fmt.Sprintf("%s attempt %s timed out and no source shows its outcome, while another attempt succeeded; check for a second %s before acting", s.Name, a, s.Name), ev)
@@ -159,30 +170,20 @@ func (j *judge) comp(c *saga.CompResult) {
 	}
 }
 
-// amountOf describes the money or quantity a step moved: " (45.99 EUR)".
+// amountOf describes the money a step moved: " (45.99 EUR)", from its
+// first success that carries an amount (two sources reporting one
+// capture report one amount).
 func (j *judge) amountOf(r *saga.StepResult) string {
-	var sum int64
-	cur := ""
-	seen := false
 	for _, e := range r.Evidence {
 		if e.Role != saga.RoleSucceeded {
 			continue
 		}
-		j.st.Get(e.Record, &j.rec)
-		if !j.rec.HasAmount || (cur != "" && cur != j.rec.Currency) {
-			continue
+		j.st.Get(e.Record, j.rec)
+		if j.rec.HasAmount {
+			return " (" + money.String(j.rec.Amount, j.rec.Currency) + ")"
 		}
-		// One amount per distinct record source: the same capture reported
-		// by two sources is one capture.
-		if seen {
-			break
-		}
-		sum, cur, seen = j.rec.Amount, j.rec.Currency, true
 	}
-	if !seen {
-		return ""
-	}
-	return " (" + FormatMoney(sum, cur) + ")"
+	return ""
 }
 
 // deadLetters flags dead letters whose step never succeeded.
@@ -191,23 +192,42 @@ func (j *judge) deadLetters() {
 	if !ok {
 		return
 	}
+	// The first step each dead letter is evidence of (-1: none), found in
+	// one pass over the steps' evidence.
+	var stepOf map[record.ID]int
 	for _, id := range j.in.Records {
-		if _, kind, _ := j.st.Sig(id); kind != dead {
+		if _, kind, _ := j.st.Sig(id); kind == dead {
+			if stepOf == nil {
+				stepOf = map[record.ID]int{}
+			}
+			stepOf[id] = -1
+		}
+	}
+	if stepOf == nil {
+		return
+	}
+	for i := range j.in.Steps {
+		for _, e := range j.in.Steps[i].Evidence {
+			if s, ok := stepOf[e.Record]; ok && s < 0 {
+				stepOf[e.Record] = i
+			}
+		}
+	}
+	for _, id := range j.in.Records {
+		i, ok := stepOf[id]
+		if !ok {
 			continue
 		}
 		step := ""
 		var sr *saga.StepResult
-		for i := range j.in.Steps {
-			if slices.ContainsFunc(j.in.Steps[i].Evidence, func(e saga.Evidence) bool { return e.Record == id }) {
-				sr = &j.in.Steps[i]
-				step = sr.Name
-				break
-			}
+		if i >= 0 {
+			sr = &j.in.Steps[i]
+			step = sr.Name
 		}
 		if sr != nil && sr.Effective == saga.Succeeded {
 			continue // reprocessed: its effect happened
 		}
-		j.st.Get(id, &j.rec)
+		j.st.Get(id, j.rec)
 		subject := j.rec.Prov.String()
 		if j.m.DeliveryType >= 0 {
 			if v, ok := j.rec.Key(j.m.KeyTypes[j.m.DeliveryType]); ok {
@@ -244,10 +264,10 @@ func (j *judge) duplicates() {
 	for _, g := range dups {
 		var where []string
 		for _, id := range g {
-			j.st.Get(id, &j.rec)
+			j.st.Get(id, j.rec)
 			where = append(where, j.rec.Prov.String())
 		}
-		j.st.Get(g[0], &j.rec)
+		j.st.Get(g[0], j.rec)
 		v := value(g)
 		j.add(saga.DuplicateDelivery, saga.DefaultSeverity(saga.DuplicateDelivery), "", v,
 			fmt.Sprintf("%s %s delivered %d times (%s); counted once", j.rec.Kind, v, len(g), strings.Join(where, ", ")), g)
@@ -256,7 +276,7 @@ func (j *judge) duplicates() {
 
 func (j *judge) orphan() {
 	first := j.in.Records[0]
-	j.st.Get(first, &j.rec)
+	j.st.Get(first, j.rec)
 	sev, report := j.m.OrphanSeverity(j.rec.Kind)
 	if !report {
 		return
@@ -349,8 +369,15 @@ func (j *judge) env() *InstanceEnv {
 		ns++
 		*sv = StepView{State: state, Attempts: attempts,
 			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}
+		var dup map[record.ID]bool // repeated deliveries are left out
+		for _, id := range dups {
+			if dup == nil {
+				dup = make(map[record.ID]bool, len(dups))
+			}
+			dup[id] = true
+		}
 		for _, e := range ev {
-			if slices.Contains(dups, e.Record) {
+			if dup[e.Record] {
 				continue
 			}
 			v := get(e.Record)

@@ -31,6 +31,7 @@ type RecordEnv struct {
 // Matcher is a compiled evidence expression.
 type Matcher struct {
 	Src  string
+	path string // in the config: process.steps[1].succeeded
 	prog *vm.Program
 	// sigOnly: the expression reads only kind, status and source, so its
 	// value can be cached per (source, kind, status).
@@ -53,7 +54,7 @@ func (k kindSet) union(o kindSet) kindSet {
 	return kindSet{kinds: slices.Compact(out)}
 }
 
-func compileMatcher(src string) (*Matcher, error) {
+func compileMatcher(src, path string) (*Matcher, error) {
 	src = strings.TrimSpace(src)
 	if src == "" {
 		return nil, nil
@@ -66,7 +67,7 @@ func compileMatcher(src string) (*Matcher, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Matcher{Src: src, prog: prog, sigOnly: true}
+	m := &Matcher{Src: src, path: path, prog: prog, sigOnly: true}
 	ids := &identVisitor{}
 	ast.Walk(&tree.Node, ids)
 	for _, id := range ids.names {
@@ -222,9 +223,9 @@ func (m *Model) targetMatchers() []targetMatcher {
 	return out
 }
 
-// Classify appends the matches of record id to out.
-func (c *Classifier) Classify(id record.ID, out []Match) ([]Match, error) {
-	src, kind, status := c.st.Sig(id)
+// Classify appends the matches of record id to out; src, kind and status
+// are its Sig, which the caller has read.
+func (c *Classifier) Classify(id record.ID, src, kind, status record.Sym, out []Match) ([]Match, error) {
 	key := [3]record.Sym{src, kind, status}
 	e, ok := c.cache[key]
 	if !ok {
@@ -273,11 +274,8 @@ func (c *Classifier) entry(id record.ID, src, kind, status record.Sym) (*sigEntr
 
 func (c *Classifier) fill(id record.ID) {
 	c.st.Get(id, &c.buf)
-	FillEnv(&c.env, &c.buf)
+	fillEnv(&c.env, &c.buf, true, true)
 }
-
-// FillEnv sets env from r, reusing env's maps.
-func FillEnv(env *RecordEnv, r *record.Record) { fillEnv(env, r, true, true) }
 
 // fillEnv sets env from r, filling the keys and attrs maps only when asked
 // (they are the costly part).
@@ -309,7 +307,7 @@ func (c *Classifier) run(tm targetMatcher, id record.ID) (bool, error) {
 	out, err := c.vm.Run(tm.m.prog, &c.env)
 	if err != nil {
 		c.st.Get(id, &c.buf)
-		return false, fmt.Errorf("matcher %q on %s: %w", tm.m.Src, c.buf.Prov, err)
+		return false, fmt.Errorf("%s: %q failed on the record at %s: %w\n(make the expression hold for every record it can see, or fix the record)", tm.m.path, tm.m.Src, c.buf.Prov, err)
 	}
 	return out.(bool), nil
 }

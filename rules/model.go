@@ -56,9 +56,6 @@ type Comp struct {
 	SLA   time.Duration
 }
 
-// Matcher returns the step's matcher for a role, or nil.
-func (s *Step) Matcher(r saga.Role) *Matcher { return s.match[r] }
-
 // OutcomeKinds returns the kinds that can carry the step's outcome
 // (succeeded, failed, unknown); any=true when not known statically.
 func (s *Step) OutcomeKinds() (kinds []string, any bool) {
@@ -125,9 +122,10 @@ func Compile(c Config, keyTypes []string) (*Model, error) {
 		names[sc.Name] = path
 		comp := &Comp{Index: i, Name: sc.Name, SLA: sc.SLA.D()}
 		for role, src := range []string{sc.Requested, sc.Succeeded, sc.Failed} {
-			mm, err := compileMatcher(src)
+			where := fmt.Sprintf("%s.%s", path, saga.Role(role))
+			mm, err := compileMatcher(src, where)
 			if err != nil {
-				return nil, fmt.Errorf("%s.%s: %w", path, saga.Role(role), err)
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			comp.match[role] = mm
 		}
@@ -147,9 +145,10 @@ func Compile(c Config, keyTypes []string) (*Model, error) {
 		names[sc.Name] = path
 		st := &Step{Index: i, Name: sc.Name, SLA: sc.SLA.D(), AttemptType: -1, Authority: sc.Authority, Idempotent: sc.Idempotent, Retriable: sc.Retriable}
 		for role, src := range []string{sc.Requested, sc.Succeeded, sc.Failed, sc.Unknown} {
-			mm, err := compileMatcher(src)
+			where := fmt.Sprintf("%s.%s", path, saga.Role(role))
+			mm, err := compileMatcher(src, where)
 			if err != nil {
-				return nil, fmt.Errorf("%s.%s: %w", path, saga.Role(role), err)
+				return nil, fmt.Errorf("%s: %w", where, err)
 			}
 			st.match[role] = mm
 		}

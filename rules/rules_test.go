@@ -3,7 +3,9 @@ package rules
 import (
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/vitals-dev/vitals/record"
 	"github.com/vitals-dev/vitals/saga"
 )
 
@@ -19,7 +21,7 @@ func TestKindsOf(t *testing.T) {
 		`hasPrefix(kind, "event:")`:                           "*",
 		`kind == "charge" || status == "x"`:                   "*",
 	} {
-		m, err := compileMatcher(src)
+		m, err := compileMatcher(src, "test")
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
@@ -39,7 +41,7 @@ func TestSigOnly(t *testing.T) {
 		`kind == "charge" && amount > 0`:                                 false,
 		`kind == "dead_letter" && attrs.original_type == "X"`:            false,
 	} {
-		m, err := compileMatcher(src)
+		m, err := compileMatcher(src, "test")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,5 +132,40 @@ func TestDurations(t *testing.T) {
 	}
 	if _, err := ParseDuration("ten minutes"); err == nil {
 		t.Error("bad duration accepted")
+	}
+}
+
+// TestVarsAreIndependent: variables are evaluated independently (and once
+// per instance for every invariant defining the same expression), so one
+// may not read another: its value would depend on which invariant ran it
+// first.
+func TestVarsAreIndependent(t *testing.T) {
+	c := Config{Name: "p", Root: "order_id", Steps: []StepConfig{{Name: "pay", Succeeded: `kind == "charge"`, SLA: Duration(time.Minute)}},
+		Invariants: []InvariantConfig{{Code: "AMOUNT_MISMATCH", Step: "pay", Vars: map[string]string{"a": "1", "b": "vars.a + 1"}, Expr: "vars.b == 2"}}}
+	_, err := Compile(c, []string{"order_id"})
+	if err == nil || !strings.Contains(err.Error(), "process.invariants[0].vars.b") {
+		t.Errorf("a variable reading another compiled: %v", err)
+	}
+}
+
+// TestMatcherErrorSaysWhere: a matcher that fails on a record names the
+// matcher's place in the config and the record's.
+func TestMatcherErrorSaysWhere(t *testing.T) {
+	m, err := Compile(Config{Name: "p", Root: "order_id", Steps: []StepConfig{
+		{Name: "reserve", Succeeded: `kind == "reservation" && int(attrs.quantity) > 0`, SLA: Duration(time.Minute)}}}, []string{"order_id"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := record.NewStore([]string{"order_id"}, nil)
+	w := st.Writer("shopdb")
+	if err := w.Add(&record.Record{Kind: "reservation", Time: time.Unix(1, 0), Attrs: []record.KV{{Name: "quantity", Value: "x"}},
+		Prov: record.Provenance{Source: "shopdb", Loc: "stock_reservations.csv", Pos: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Seal()
+	src, kind, status := st.Sig(0)
+	_, err = m.Classifier(st).Classify(0, src, kind, status, nil)
+	if err == nil || !strings.Contains(err.Error(), "process.steps[0].succeeded") || !strings.Contains(err.Error(), "shopdb:stock_reservations.csv:2") {
+		t.Errorf("error %v: want the matcher's config path and the record's location", err)
 	}
 }

@@ -37,6 +37,10 @@ const (
 	CompensationUnknown  State = "compensation_unknown" // the step's own outcome is unknown
 )
 
+// States lists every step and compensation state.
+var States = []State{NotSeen, Requested, Overdue, Succeeded, Failed, Conflicting, Unknown,
+	CompensationRequired, Compensating, CompensationStalled, Compensated, CompensationFailed, CompensationUnknown}
+
 // Outcome is where an instance as a whole stands.
 type Outcome string
 
@@ -92,16 +96,26 @@ type StepResult struct {
 	// Effective is the state compensation logic acts on: for a conflicting
 	// step with an authority, the authority's verdict.
 	Effective State
-	// UnknownAttempts lists attempt keys whose outcome is unknown although
-	// the step as a whole is decided.
+	// UnknownAttempts lists the attempts (AttemptName of their key) whose
+	// outcome is unknown although the step as a whole is decided.
 	UnknownAttempts []string
-	// Divergent lists the attempt keys on which sources disagree.
+	// Divergent lists the attempts (AttemptName of their key) on which
+	// sources disagree.
 	Divergent []string
 	// Skipped: a later step went ahead although this one has no evidence
 	// (in sources that covered the time) or failed.
 	Skipped bool
 	// Duplicates are records ignored as repeated deliveries of others.
 	Duplicates []record.ID
+}
+
+// AttemptName names the attempt of an attempt key value: the value, or
+// "(no attempt key)" for evidence without one.
+func AttemptName(key string) string {
+	if key == "" {
+		return "(no attempt key)"
+	}
+	return key
 }
 
 // CompResult is the state of the compensation of one step.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitals-dev/vitals/internal/vitalstest"
 	"github.com/vitals-dev/vitals/report"
 )
 
@@ -17,8 +18,7 @@ func caseConfig(name string) string { return filepath.Join(casesDir, name, "conf
 
 // TestExitCodes checks every exit code the README documents.
 func TestExitCodes(t *testing.T) {
-	missing := t.TempDir()
-	copyCase(t, "clean", missing)
+	missing := vitalstest.CopyCase(t, "clean")
 	if err := os.Remove(filepath.Join(missing, "charges.csv")); err != nil {
 		t.Fatal(err)
 	}
@@ -45,6 +45,7 @@ func TestExitCodes(t *testing.T) {
 		{"explain unknown key", []string{"explain", "ORD-0000", "-c", caseConfig("clean")}, ExitFindings, `no record carries the key "ORD-0000"`, ""},
 		{"explain needs a key", []string{"explain", "-c", caseConfig("clean")}, ExitUsage, "accepts 1 arg", ""},
 		{"list bad outcome", []string{"list", "-c", caseConfig("clean"), "--outcome", "broken"}, ExitUsage, `--outcome "broken"`, ""},
+		{"list bad state", []string{"list", "-c", caseConfig("clean"), "--state", "faild"}, ExitUsage, `--state "faild": use one of not_seen, requested`, ""},
 		{"bad shard", []string{"check", "-c", caseConfig("clean"), "--shard", "4/4"}, ExitUsage, "--shard: \"4/4\": the index must be between 0 and 3", ""},
 		{"shard with baseline", []string{"check", "-c", caseConfig("clean"), "--shard", "0/2", "--baseline", "x.json"}, ExitUsage, "give --baseline to vitals report merge", ""},
 		{"merge a non-shard report", []string{"report", "merge", "../../fixtures/cases/clean/report.json"}, ExitUsage, "not a shard report", ""},
@@ -83,29 +84,6 @@ func TestExitCodes(t *testing.T) {
 			t.Errorf("an interrupted run left %d file(s) in the --out directory", len(entries))
 		}
 	})
-}
-
-// copyCase copies a golden case's folder (data and config) to dir.
-func copyCase(t *testing.T, name, dir string) {
-	t.Helper()
-	src := filepath.Join(casesDir, name)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if e.Name() == "config.yaml" {
-			abs, _ := filepath.Abs("../../configs/checkout.yaml")
-			b = []byte(strings.Replace(string(b), "../../../configs/checkout.yaml", abs, 1))
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 // appendCase appends a case's data rows (headers dropped) to dir's files.
@@ -156,8 +134,7 @@ func statusByCode(rep *report.Report) map[string]report.Finding {
 // a new one is new, a fixed one is resolved; an instance that left the
 // window is not "resolved", and an incomplete run resolves nothing.
 func TestBaseline(t *testing.T) {
-	dir := t.TempDir()
-	copyCase(t, "dead_letter_order", dir)
+	dir := vitalstest.CopyCase(t, "dead_letter_order")
 	cfg := filepath.Join(dir, "config.yaml")
 	prev := filepath.Join(dir, "prev.json")
 	if _, _, code := run(t, "check", "-c", cfg, "--format", "json", "--out", prev, "--as-of", "2026-11-20T12:00:00Z"); code != ExitFindings {

@@ -28,7 +28,7 @@ the reason in one line, and a summary by error class. Replay verdicts appear in
 vitals plan as replay_dead_letter actions.`,
 		Example: `  vitals dlq
   vitals dlq --format json`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runDLQ(cmd.Context(), o, stdout, stderr)
 		},

@@ -40,7 +40,7 @@ to Kafka as a command keyed by its idempotency key.`,
 		Example: `  vitals plan
   vitals plan --format json --out plan.json
   vitals plan --emit-topic checkout.repairs --confirm p_1a2b3c4d5e6f7a8b --brokers kafka:9092`,
-		Args: cobra.NoArgs,
+		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runPlan(cmd.Context(), o, stdout, stderr)
 		},

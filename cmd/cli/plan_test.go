@@ -15,6 +15,7 @@ import (
 
 	"github.com/vitals-dev/vitals/dlq"
 	"github.com/vitals-dev/vitals/emit"
+	"github.com/vitals-dev/vitals/internal/vitalstest"
 	"github.com/vitals-dev/vitals/plan"
 	"github.com/vitals-dev/vitals/report"
 )
@@ -129,8 +130,7 @@ func TestPlanEmit(t *testing.T) {
 
 // TestPlanEmitIncompleteRun: a failed source stops the emit (exit 3).
 func TestPlanEmitIncompleteRun(t *testing.T) {
-	dir := t.TempDir()
-	copyCase(t, "captured_without_order", dir)
+	dir := vitalstest.CopyCase(t, "captured_without_order")
 	if err := os.Remove(filepath.Join(dir, "refunds.csv")); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,7 +51,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil && ctx.Err() != nil {
 		err = context.Canceled
 	}
-	if err != nil && strings.HasPrefix(err.Error(), "unknown command") {
+	var ue *usageError
+	if err != nil && !errors.As(err, &ue) && strings.HasPrefix(err.Error(), "unknown command") {
 		err = usagef("%v; see vitals --help", err)
 	}
 	return exitCode(err, stderr)

@@ -4,6 +4,10 @@ package vitalstest
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -35,4 +39,38 @@ func Run(t testing.TB, path string, opts reconcile.Options) *reconcile.Result {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// root is the repository's directory.
+var root = func() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}()
+
+// CopyCase copies a golden case folder (fixtures/cases/NAME: its exports
+// and config) to a new temporary directory, so a test can damage it, and
+// returns the directory. The copied config extends the bundled checkout
+// config by its absolute path.
+func CopyCase(t testing.TB, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(root, "fixtures", "cases", name)
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(root, "configs", "checkout.yaml")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Name() == "config.yaml" {
+			b = []byte(strings.Replace(string(b), "../../../configs/checkout.yaml", base, 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }

@@ -114,8 +114,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 	var (
 		mu       sync.Mutex
 		firstErr error
-		minT     = time.Time{}
-		maxT     = time.Time{}
+		last     time.Time // of the latest record read
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -127,18 +126,15 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		go func(j job) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			lo, hi, err := s.readFile(ctx, j, sink)
+			t, err := s.readFile(ctx, j, sink)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil && firstErr == nil {
 				firstErr = err
 				cancel()
 			}
-			if !lo.IsZero() && (minT.IsZero() || lo.Before(minT)) {
-				minT = lo
-			}
-			if hi.After(maxT) {
-				maxT = hi
+			if t.After(last) {
+				last = t
 			}
 		}(j)
 	}
@@ -157,7 +153,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 	case "as_of":
 		cov.Until = w.Until
 	case "last_record":
-		cov.Until = maxT
+		cov.Until = last
 	}
 	if !w.Until.IsZero() && cov.Until.After(w.Until) {
 		cov.Until = w.Until
@@ -167,18 +163,18 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
-// readFile reads one file and returns the earliest and latest record time.
-func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (lo, hi time.Time, err error) {
+// readFile reads one file and returns the time of its latest record.
+func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (last time.Time, err error) {
 	f, err := os.Open(j.path)
 	if err != nil {
-		return lo, hi, fmt.Errorf("open %s: %w", j.path, err)
+		return last, fmt.Errorf("open %s: %w", j.path, err)
 	}
 	defer f.Close()
 	var rd io.Reader = bufio.NewReaderSize(f, 256<<10)
 	if strings.HasSuffix(strings.ToLower(j.path), ".gz") {
 		gz, err := gzip.NewReader(rd)
 		if err != nil {
-			return lo, hi, fmt.Errorf("read %s: not gzip: %w", j.path, err)
+			return last, fmt.Errorf("read %s: not gzip: %w", j.path, err)
 		}
 		defer gz.Close()
 		rd = gz
@@ -193,37 +189,28 @@ func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (lo, hi
 		mapper: j.st.mapper.Clone(),
 		out:    out,
 	}
-	var plo, phi time.Time
 	switch j.st.format {
 	case formatCSV:
-		plo, phi, err = r.readCSVPipelined(ctx, rd, j.st.comma, sink)
+		last, err = r.readCSVPipelined(ctx, rd, j.st.comma, sink)
 	case formatJSONL:
-		plo, phi, err = r.readJSONLPipelined(ctx, rd, sink)
+		last, err = r.readJSONLPipelined(ctx, rd, sink)
 	case formatJSON:
 		err = r.readJSONArray(rd)
+		last = out.last
 	}
-	lo, hi = out.lo, out.hi
-	if !plo.IsZero() && (lo.IsZero() || plo.Before(lo)) {
-		lo = plo
-	}
-	if phi.After(hi) {
-		hi = phi
-	}
-	return lo, hi, err
+	return last, err
 }
 
-// trackingWriter remembers the time range of the records it passes on.
+// trackingWriter remembers the time of the latest record it passes on
+// (the coverage of until: last_record).
 type trackingWriter struct {
 	sources.Writer
-	lo, hi time.Time
+	last time.Time
 }
 
 func (t *trackingWriter) Record(r *record.Record) error {
-	if t.lo.IsZero() || r.Time.Before(t.lo) {
-		t.lo = r.Time
-	}
-	if r.Time.After(t.hi) {
-		t.hi = r.Time
+	if r.Time.After(t.last) {
+		t.last = r.Time
 	}
 	return t.Writer.Record(r)
 }
@@ -366,6 +353,9 @@ func (r *reader) readJSONArray(in io.Reader) error {
 	}
 }
 
+// utf8BOM is the byte order mark some exporters begin a file with.
+var utf8BOM = []byte("\ufeff")
+
 // arrayScanner splits a JSON array into its elements without parsing them,
 // counting lines.
 type arrayScanner struct {
@@ -389,8 +379,8 @@ func (s *arrayScanner) skipSpace() {
 }
 
 func (s *arrayScanner) open() error {
-	if bytes.HasPrefix(s.data, []byte("\xef\xbb\xbf")) {
-		s.pos = 3
+	if bytes.HasPrefix(s.data, utf8BOM) {
+		s.pos = len(utf8BOM)
 	}
 	s.skipSpace()
 	if s.pos >= len(s.data) {

@@ -6,10 +6,12 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,6 +185,58 @@ func TestJSONFormatsAndGzip(t *testing.T) {
 				t.Errorf("record 3 at line %d amount %d, want line 6, 150", r.Prov.Pos, r.Amount)
 			}
 		})
+	}
+}
+
+// TestTruncatedGzipCSV: a .csv.gz cut off mid-stream is a read error
+// that names the file (the source fails, the run is incomplete), as for
+// JSON lines; it is not bad input on a line, and reading stops.
+func TestTruncatedGzipCSV(t *testing.T) {
+	dir := t.TempDir()
+	var csvText strings.Builder
+	csvText.WriteString("id,meta.order,created,status,amount,currency\n")
+	for i := 0; i < 5000; i++ {
+		csvText.WriteString("ch_1,ORD-1,2026-11-20T10:00:00Z,paid,1.00,EUR\n")
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(csvText.String()))
+	zw.Close()
+	// Cut in the rows, and in the header.
+	for _, size := range []int{gz.Len() / 2, 24} {
+		write(t, dir, "charges.csv.gz", gz.String()[:size])
+		c := newCollect(false)
+		var bad atomic.Int32
+		c.OnBad = func(sourcetest.Bad) error {
+			if bad.Add(1) > 100 {
+				return errors.New("the reader keeps reporting bad input")
+			}
+			return nil
+		}
+		_, err := newSource(t, dir, chargeMapping("charges.csv.gz")).Read(context.Background(), sources.Window{Until: time.Now()}, c)
+		if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "charges.csv.gz")) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("cut at %d bytes: error %v: want the file's read error", size, err)
+		}
+		if len(c.Bads) != 0 {
+			t.Errorf("cut at %d bytes: %d bad inputs (first: %s): a read error is not bad input", size, len(c.Bads), c.bad()[0])
+		}
+	}
+}
+
+// TestByteOrderMark: a file that starts with a UTF-8 byte order mark
+// (Windows tools write one) reads like one without, in every format.
+func TestByteOrderMark(t *testing.T) {
+	dir := t.TempDir()
+	const bom = "\ufeff"
+	obj := `{"id":"ch_1","meta":{"order":"ORD-1"},"created":"2026-11-20T10:00:00Z","status":"paid","amount":"1.00","currency":"EUR"}`
+	write(t, dir, "a.csv", bom+"id,meta.order,created,status,amount,currency\nch_1,ORD-1,2026-11-20T10:00:00Z,paid,1.00,EUR\n")
+	write(t, dir, "a.jsonl", bom+obj+"\n")
+	write(t, dir, "a.json", bom+"["+obj+"]")
+	for _, name := range []string{"a.csv", "a.jsonl", "a.json"} {
+		c, _, err := read(t, newSource(t, dir, chargeMapping(name)))
+		if err != nil || len(c.Records) != 1 || len(c.bad()) != 0 {
+			t.Errorf("%s: err %v, %d records, bad %v", name, err, len(c.Records), c.bad())
+		}
 	}
 }
 

@@ -51,8 +51,8 @@ func (b *rowBatch) cell(i int) []byte {
 func bytesString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // pipeline runs split on this goroutine and map on several workers; it
-// returns the time range of the records and the first error.
-func (r *reader) pipeline(ctx context.Context, sink sources.Sink, split func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error, mapRow func(w *reader, b *rowBatch, row int, p *fastjson.Parser) error) (lo, hi time.Time, err error) {
+// returns the time of the latest record and the first error.
+func (r *reader) pipeline(ctx context.Context, sink sources.Sink, split func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error, mapRow func(w *reader, b *rowBatch, row int, p *fastjson.Parser) error) (last time.Time, err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workers := runtime.GOMAXPROCS(0)
@@ -115,39 +115,40 @@ func (r *reader) pipeline(ctx context.Context, sink sources.Sink, split func(ctx
 	wg.Wait()
 	for _, o := range outs {
 		o.Close()
-		if !o.lo.IsZero() && (lo.IsZero() || o.lo.Before(lo)) {
-			lo = o.lo
-		}
-		if o.hi.After(hi) {
-			hi = o.hi
+		if o.last.After(last) {
+			last = o.last
 		}
 	}
 	if firstErr != nil {
-		return lo, hi, firstErr
+		return last, firstErr
 	}
 	if splitErr != nil {
-		return lo, hi, splitErr
+		return last, splitErr
 	}
-	return lo, hi, ctx.Err()
+	return last, ctx.Err()
 }
 
 // readCSVPipelined reads a CSV file: the splitter parses CSV (quotes may
 // span lines) and ships the mapped columns; the workers map them.
-func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune, sink sources.Sink) (lo, hi time.Time, err error) {
+func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune, sink sources.Sink) (last time.Time, err error) {
 	cr := csv.NewReader(in)
 	cr.Comma = comma
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return lo, hi, nil // an empty file holds no records
+		return last, nil // an empty file holds no records
+	}
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return last, r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err))
 	}
 	if err != nil {
-		return lo, hi, r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err))
+		return last, fmt.Errorf("read %s: %w", r.path, err)
 	}
 	idx, err := r.columns(header)
 	if err != nil {
-		return lo, hi, err
+		return last, err
 	}
 	nf := len(idx)
 	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
@@ -168,12 +169,13 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 			lastLine = line
 			if err != nil {
 				var pe *csv.ParseError
-				if errors.As(err, &pe) {
-					line = pe.StartLine
-					lastLine = pe.Line
-					err = pe.Err
+				if !errors.As(err, &pe) {
+					// Reading failed (a truncated .gz): the reader returns
+					// the same error again, so the rest cannot be read.
+					return fmt.Errorf("read %s: %w", r.path, err)
 				}
-				if bad := r.out.Bad(r.prov(int64(line)), err); bad != nil {
+				lastLine = pe.Line
+				if bad := r.out.Bad(r.prov(int64(pe.StartLine)), pe.Err); bad != nil {
 					return bad
 				}
 				continue
@@ -246,10 +248,10 @@ func (r *reader) columns(header []string) ([]int, error) {
 
 // readJSONLPipelined reads JSON lines: the splitter cuts lines, the workers
 // parse and map them.
-func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sources.Sink) (lo, hi time.Time, err error) {
+func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sources.Sink) (last time.Time, err error) {
 	paths, err := r.jsonPaths()
 	if err != nil {
-		return lo, hi, err
+		return last, err
 	}
 	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
 		br := bufio.NewReaderSize(in, 1<<20)
@@ -270,6 +272,9 @@ func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sour
 			}
 			if err != nil && err != io.EOF {
 				return fmt.Errorf("read %s: %w", r.path, err)
+			}
+			if line == 1 {
+				raw = bytes.TrimPrefix(raw, utf8BOM) // some exporters write one
 			}
 			if t := bytes.TrimSpace(raw); len(t) > 0 {
 				b.add(t)
