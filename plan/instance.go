@@ -228,6 +228,7 @@ func (d *draft) queries() {
 			}
 			continue
 		}
+		byAttempt := d.attemptIndex(s, sr)
 		for _, a := range sr.UnknownAttempts {
 			var fs []*saga.Finding
 			for _, f := range d.find(s.Name, saga.OutcomeUnknown) {
@@ -239,7 +240,7 @@ func (d *draft) queries() {
 				d.add(&Action{
 					Action: QueryProvider, Step: s.Name, Target: t, phase: phaseQuery, stepIdx: i,
 					Reason:   fmt.Sprintf("attempt %s of %s timed out with no outcome while another attempt succeeded: ask %s whether it captured too (a second charge to refund)", a, s.Name, who),
-					Evidence: d.provs(d.attemptRecords(s, sr, a)),
+					Evidence: d.provs(byAttempt[a]),
 				}, fs...)
 			}
 			for _, f := range fs {
@@ -255,22 +256,25 @@ func (d *draft) openAttempts(s *rules.Step, sr *saga.StepResult) []Target {
 	if s.AttemptType < 0 {
 		return []Target{{Type: d.b.m.Root, ID: d.in.Root}}
 	}
-	var keys, decided []string
+	var keys []string
+	decided := map[string]bool{}
+	seen := map[string]bool{}
 	for _, e := range sr.Evidence {
 		v, ok := d.b.st.KeyOf(e.Record, s.AttemptType)
 		if !ok {
 			continue
 		}
 		if e.Role == saga.RoleSucceeded || e.Role == saga.RoleFailed {
-			decided = append(decided, v)
+			decided[v] = true
 		}
-		if !slices.Contains(keys, v) {
+		if !seen[v] {
+			seen[v] = true
 			keys = append(keys, v)
 		}
 	}
 	var open []string
 	for _, k := range keys {
-		if !slices.Contains(decided, k) {
+		if !decided[k] {
 			open = append(open, k)
 		}
 	}
@@ -280,7 +284,7 @@ func (d *draft) openAttempts(s *rules.Step, sr *saga.StepResult) []Target {
 func (d *draft) attemptTargets(s *rules.Step, keys []string) []Target {
 	var out []Target
 	for _, k := range keys {
-		if s.AttemptType < 0 || k == "" || strings.HasPrefix(k, "(") {
+		if s.AttemptType < 0 || k == "" || k == saga.AttemptName("") {
 			out = append(out, Target{Type: d.b.m.Root, ID: d.in.Root})
 			continue
 		}
@@ -292,11 +296,16 @@ func (d *draft) attemptTargets(s *rules.Step, keys []string) []Target {
 	return slices.CompactFunc(out, func(a, b Target) bool { return a == b })
 }
 
-func (d *draft) attemptRecords(s *rules.Step, sr *saga.StepResult, key string) []record.ID {
-	var out []record.ID
+// attemptIndex maps each attempt key of a step to its evidence records,
+// in one pass (an instance may hold thousands of attempts).
+func (d *draft) attemptIndex(s *rules.Step, sr *saga.StepResult) map[string][]record.ID {
+	out := map[string][]record.ID{}
+	if s.AttemptType < 0 {
+		return out
+	}
 	for _, e := range sr.Evidence {
-		if v, _ := d.b.st.KeyOf(e.Record, max(s.AttemptType, 0)); s.AttemptType >= 0 && v == key {
-			out = append(out, e.Record)
+		if v, ok := d.b.st.KeyOf(e.Record, s.AttemptType); ok {
+			out[v] = append(out[v], e.Record)
 		}
 	}
 	return out
