@@ -13,8 +13,6 @@ import (
 
 	"github.com/vitals-dev/vitals/internal/vitalstest"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/vitals-dev/vitals/dlq"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/report"
@@ -200,20 +198,5 @@ func TestGolden(t *testing.T) {
 
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./dlq -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); if the change is intended, run go test ./dlq -update and review the diff:\n%s", path, diff)
-	}
+	vitalstest.Golden(t, path, got, *update, "./dlq")
 }

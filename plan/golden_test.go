@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vitals-dev/vitals/internal/vitalstest"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vitals-dev/vitals/config"
@@ -101,25 +103,9 @@ func render(t *testing.T, p *plan.Plan, f report.Format) string {
 	return b.String()
 }
 
-// golden compares got with the file at path, or rewrites it with -update.
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./plan -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); if the change is intended, run go test ./plan -update and review the diff:\n%s", path, diff)
-	}
+	vitalstest.Golden(t, path, got, *update, "./plan")
 }
 
 // TestGoldenPlans plans every case and compares the table, JSON and CSV

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
+	"github.com/vitals-dev/vitals/internal/vitalstest"
 
 	"github.com/vitals-dev/vitals/fixtures/gen"
 	"github.com/vitals-dev/vitals/report"
@@ -29,22 +29,9 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-// golden compares got with the file at path, or rewrites it with -update.
 func golden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./cmd/cli -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got); diff != "" {
-		t.Errorf("%s differs (-want +got); if the change is intended, run go test ./cmd/cli -update and review the diff:\n%s", path, diff)
-	}
+	vitalstest.Golden(t, path, got, *update, "./cmd/cli")
 }
 
 func caseDirs(t *testing.T) []string {

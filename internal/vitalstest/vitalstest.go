@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/sources/all"
@@ -73,4 +74,27 @@ func CopyCase(t testing.TB, name string) string {
 		}
 	}
 	return dir
+}
+
+// Golden compares got with the file at path, or, when update is set (the
+// package's -update flag), rewrites the file. pkg names the package in the
+// message, as in `go test ./plan -update`.
+func Golden(t testing.TB, path, got string, update bool, pkg string) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test %s -update to create it)", err, pkg)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got); if the change is intended, run go test %s -update and review the diff:\n%s", path, pkg, diff)
+	}
 }

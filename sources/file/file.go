@@ -15,7 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/valyala/fastjson"
@@ -279,25 +278,7 @@ func (r *reader) jsonPaths() ([][]string, error) {
 // booleans as written, objects and arrays as JSON, null and absent as "".
 func (r *reader) fill(v *fastjson.Value, paths [][]string, scratch [][]byte) {
 	for i, p := range paths {
-		f := v.Get(p...)
-		if f == nil {
-			r.vals[i] = ""
-			continue
-		}
-		switch f.Type() {
-		case fastjson.TypeString:
-			b := f.GetStringBytes()
-			r.vals[i] = unsafe.String(unsafe.SliceData(b), len(b))
-		case fastjson.TypeNull:
-			r.vals[i] = ""
-		case fastjson.TypeTrue:
-			r.vals[i] = "true"
-		case fastjson.TypeFalse:
-			r.vals[i] = "false"
-		default:
-			scratch[i] = f.MarshalTo(scratch[i][:0])
-			r.vals[i] = unsafe.String(unsafe.SliceData(scratch[i]), len(scratch[i]))
-		}
+		r.vals[i], scratch[i] = mapping.JSONText(v.Get(p...), scratch[i])
 	}
 }
 

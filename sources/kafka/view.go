@@ -278,26 +278,13 @@ func (v *view) jsonText(root *fastjson.Value, path []string) string {
 	if root == nil {
 		return ""
 	}
-	f := root.Get(path...)
-	if f == nil {
-		return ""
+	text, scratch := mapping.JSONText(root.Get(path...), v.scratch)
+	v.scratch = scratch
+	if len(scratch) > 0 && unsafe.StringData(text) == unsafe.SliceData(scratch) {
+		// The scratch is reused by the next field: keep a copy. A string is
+		// a view of the parser's buffer, valid until the next message; the
+		// mapping and the sink copy what they keep.
+		return string(scratch)
 	}
-	switch f.Type() {
-	case fastjson.TypeString:
-		// A view of the parser's buffer, valid until the next message is
-		// parsed: the mapping and the sink copy what they keep.
-		b := f.GetStringBytes()
-		if len(b) == 0 {
-			return ""
-		}
-		return unsafe.String(&b[0], len(b))
-	case fastjson.TypeNull:
-		return ""
-	case fastjson.TypeTrue:
-		return "true"
-	case fastjson.TypeFalse:
-		return "false"
-	}
-	v.scratch = f.MarshalTo(v.scratch[:0])
-	return string(v.scratch)
+	return text
 }

@@ -415,22 +415,13 @@ func (s *Source) bad(out sources.Writer, at record.Provenance, err error) error 
 	return out.Bad(at, err)
 }
 
-// jsonText extracts a path's text: strings unquoted, other values as JSON.
+// jsonText extracts a path's text (see mapping.JSONText), as a copy.
 func jsonText(doc *fastjson.Value, path []string) string {
 	if doc == nil {
 		return ""
 	}
-	v := doc.Get(path...)
-	if v == nil {
-		return ""
-	}
-	switch v.Type() {
-	case fastjson.TypeString:
-		return string(v.GetStringBytes())
-	case fastjson.TypeNull:
-		return ""
-	}
-	return v.String()
+	text, _ := mapping.JSONText(doc.Get(path...), nil)
+	return strings.Clone(text)
 }
 
 // queryError explains why a query failed, naming the query and what to do.
