@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"hash/maphash"
 	"sync"
+	"sync/atomic"
 )
 
 // Sym is an interned low-cardinality string: a kind, status, currency,
@@ -78,7 +79,16 @@ type keyShard struct {
 	slots []uint32
 	offs  chunked[uint32] // index -> offset in blob
 	blob  blob
+	sink  uint32 // where prefetch puts what it read
+	// count and bytes follow len(offs) and blob.size() for writers
+	// checking, without the lock, that a batch will fit.
+	count atomic.Int32
+	bytes atomic.Int64
 }
+
+// maxShardBytes bounds the bytes of one shard's values, with room to
+// spare below the blob's 4 GiB for chunk ends left unused.
+const maxShardBytes = 3 << 30
 
 // slotTag takes 8 high bits of the (already shifted) hash; the slot
 // position comes from its low bits.
@@ -87,46 +97,75 @@ func slotTag(h uint64) uint32 { return uint32(h>>48&0xff) << slotIndexBits }
 // maxKeyLen bounds a key value; longer ones are bad input.
 const maxKeyLen = 64 << 10
 
-// intern interns an encoded value whose maphash (keySeed) is h.
-func (t *keyTable) intern(enc []byte, h uint64) (shard uint16, local uint32, ok bool) {
-	sh := &t.shards[h%keyShards]
-	sh.mu.Lock()
-	local, ok = sh.insert(enc, h>>8)
-	sh.mu.Unlock()
-	return uint16(h % keyShards), local, ok
-}
-
 // enc returns the encoding of value idx.
 func (sh *keyShard) enc(idx uint32) []byte {
 	b := sh.blob.from(sh.offs.at(int(idx)))
 	return b[:encodedLen(b)]
 }
 
-func (sh *keyShard) insert(enc []byte, h uint64) (uint32, bool) {
-	if sh.offs.len()*4 >= len(sh.slots)*3 {
+// reserve grows the table so that n more values fit without growing.
+func (sh *keyShard) reserve(n int) {
+	for (sh.offs.len()+n)*4 >= len(sh.slots)*3 {
 		sh.grow()
 	}
+}
+
+// prefetch loads what inserting the group's keys will read: first every
+// key's home slot, then the offsets of the values those slots point at,
+// then the values' first bytes. Each pass issues independent loads, so a
+// core waits for their cache misses together rather than one after
+// another. The result is discarded; only the caches keep it.
+func (sh *keyShard) prefetch(w *Writer, group []int32) {
+	if len(group) < 4 {
+		return
+	}
+	mask := uint64(len(sh.slots) - 1)
+	var sink uint32
+	for _, i := range group {
+		sink += sh.slots[(w.pendKeys[i].h>>8)&mask]
+	}
+	n := uint32(sh.offs.len())
+	var offs [64]uint32
+	m := 0
+	for _, i := range group {
+		pk := &w.pendKeys[i]
+		h := pk.h >> 8
+		slot := sh.slots[h&mask]
+		if slot == 0 || slot&^slotIndexMask != slotTag(h) || m == len(offs) {
+			continue
+		}
+		if idx := slot&slotIndexMask - 1; idx < n {
+			offs[m] = sh.offs.at(int(idx))
+			m++
+		}
+	}
+	for _, off := range offs[:m] {
+		sink += uint32(sh.blob.from(off)[0])
+	}
+	sh.sink = sink
+}
+
+// insert interns an encoded value whose hash, shifted right by 8, is h,
+// and returns its index. The caller holds the lock and has reserved room.
+func (sh *keyShard) insert(enc []byte, h uint64) uint32 {
 	mask := uint64(len(sh.slots) - 1)
 	tag := slotTag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
 		slot := sh.slots[i]
 		if slot == 0 {
-			if sh.offs.len() >= maxShardKeys {
-				return 0, false
-			}
 			dst, off, ok := sh.blob.reserve(len(enc))
 			if !ok {
-				return 0, false
+				panic("record: key values exceed a shard's blob (checked by Writer.key)")
 			}
 			copy(dst, enc)
 			idx := uint32(sh.offs.len())
 			sh.offs.append(off)
 			sh.slots[i] = tag | (idx + 1)
-			return idx, true
+			return idx
 		}
 		idx := slot&slotIndexMask - 1
 		if slot&^slotIndexMask == tag && bytes.Equal(sh.enc(idx), enc) {
-			return idx, true
+			return idx
 		}
 	}
 }

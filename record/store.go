@@ -3,6 +3,7 @@ package record
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
@@ -53,12 +54,17 @@ type segment struct {
 	source Sym
 	// secs holds each record's time in whole seconds from base; records
 	// with a fraction of a second carry its nanoseconds in their body.
-	base  int64
-	secs  chunked[int32]
-	offs  chunked[uint32]
-	blob  blob
-	large [][]byte
+	base int64
+	secs chunked[int32]
+	offs chunked[uint32]
+	blob blob
+	// large is shared by the segments of one writer: a record's body
+	// names its large values when it is added, before the writer knows
+	// which segment will hold it.
+	large *largeValues
 }
+
+type largeValues struct{ v [][]byte }
 
 // Store holds every record of a run. Writers add records concurrently; after
 // Seal the store is read-only and safe for concurrent readers.
@@ -68,9 +74,10 @@ type Store struct {
 	interned []bool // per key type: values interned (linking types) or inline
 	keys     []keyTable
 
-	mu     sync.Mutex
-	segs   []*segment
-	sealed bool
+	mu      sync.Mutex
+	segs    []*segment
+	writers []*Writer // flushed by Seal
+	sealed  bool
 
 	// set by Seal
 	segBase []int     // first ID of each segment's records; one more entry at the end
@@ -118,13 +125,13 @@ func (s *Store) KeyTypeIndex(typ string) int {
 	return -1
 }
 
-func (s *Store) newSegment(source Sym) *segment {
+func (s *Store) newSegment(source Sym, large *largeValues) *segment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.sealed {
 		panic("record: write to a sealed store")
 	}
-	seg := &segment{source: source}
+	seg := &segment{source: source, large: large}
 	s.segs = append(s.segs, seg)
 	return seg
 }
@@ -133,10 +140,14 @@ func (s *Store) newSegment(source Sym) *segment {
 // uses its own writer.
 func (s *Store) Writer(source string) *Writer {
 	src, _ := s.syms.intern(source)
-	w := &Writer{s: s, source: src, seg: s.newSegment(src), cache: map[string]Sym{}}
+	w := &Writer{s: s, source: src, large: &largeValues{}, cache: map[string]Sym{}}
+	w.seg = s.newSegment(src, w.large)
 	for i := range w.recent {
-		w.recent[i].typ = -1
+		w.recent[i] = recentKey{typ: -1, pend: -1}
 	}
+	s.mu.Lock()
+	s.writers = append(s.writers, w)
+	s.mu.Unlock()
 	return w
 }
 
@@ -145,11 +156,19 @@ type Writer struct {
 	s      *Store
 	source Sym
 	seg    *segment
+	large  *largeValues
 	cache  map[string]Sym
-	buf    []byte
-	enc    []byte
-	types  []uint8 // the type of each non-empty key of the record being added
-	n      int
+	// buf holds the bodies of the records waiting for their keys to be
+	// interned (see flush); out is where one is completed.
+	buf, out []byte
+	enc      []byte
+	encs     []byte // encodings of the waiting keys
+	pendRecs []pendingRec
+	pendKeys []pendingKey
+	// scratch of internPending
+	bucketStart, next, order []int32
+	types                    []uint8 // the type of each non-empty key of the record being added
+	n                        int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
@@ -161,25 +180,10 @@ type Writer struct {
 const recentKeys = 256
 
 type recentKey struct {
-	typ   int8 // -1 empty
-	shard uint16
-	local uint32
-	enc   string
-}
-
-// intern interns an encoded key value of type t, through the recent cache.
-// The value is hashed once, for the cache and the table.
-func (w *Writer) intern(t int, enc []byte) (uint16, uint32, bool) {
-	h := maphash.Bytes(keySeed, enc)
-	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
-	if slot.typ == int8(t) && slot.enc == bstring(enc) {
-		return slot.shard, slot.local, true
-	}
-	shard, local, ok := w.s.keys[t].intern(enc, h)
-	if ok && len(enc) <= 64 {
-		*slot = recentKey{typ: int8(t), shard: shard, local: local, enc: string(enc)}
-	}
-	return shard, local, ok
+	typ  int8  // -1 empty
+	pend int32 // >= 0: the value waits to be interned as pendKeys[pend]
+	ref  uint64
+	enc  string
 }
 
 // attrCard follows the distinct values of one attribute in one writer:
@@ -232,8 +236,8 @@ func (w *Writer) attrValue(name Sym, v string) {
 
 func (w *Writer) value(v string) {
 	if len(v) > inlineMax {
-		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.seg.large))<<2|modeLarge)
-		w.seg.large = append(w.seg.large, []byte(v))
+		w.buf = binary.AppendUvarint(w.buf, uint64(len(w.large.v))<<2|modeLarge)
+		w.large.v = append(w.large.v, []byte(v))
 		return
 	}
 	w.buf = appendValue(w.buf, v)
@@ -250,13 +254,32 @@ var (
 // a key value longer than 64 KiB or a time outside 1677-09-21..2262-04-11
 // is an error; empty key values are not keys.
 func (w *Writer) Add(r *Record) error {
+	start, keys, encs := len(w.buf), len(w.pendKeys), len(w.encs)
+	if err := w.add(r); err != nil {
+		// Leave nothing of it behind.
+		w.buf, w.pendKeys, w.encs = w.buf[:start], w.pendKeys[:keys], w.encs[:encs]
+		for i := range w.recent {
+			if slot := &w.recent[i]; slot.pend >= int32(keys) {
+				*slot = recentKey{typ: -1, pend: -1}
+			}
+		}
+		return err
+	}
+	w.n++
+	if len(w.pendRecs) == batchRecords || len(w.buf) >= batchBytes {
+		w.flush()
+	}
+	return nil
+}
+
+func (w *Writer) add(r *Record) error {
 	if len(r.Keys) > 255 || len(r.Attrs) > 255 {
 		return fmt.Errorf("record has %d keys and %d attributes; at most 255 of each", len(r.Keys), len(r.Attrs))
 	}
 	if r.Time.Before(minTime) || r.Time.After(maxTime) {
 		return fmt.Errorf("time %s is outside what vitals can hold (%s to %s): is it a placeholder?", r.Time.UTC().Format(time.RFC3339Nano), minTime.UTC().Format(time.RFC3339), maxTime.UTC().Format(time.RFC3339))
 	}
-	b := w.buf[:0]
+	b := w.buf
 	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))
 	b = binary.AppendUvarint(b, uint64(w.sym(r.Status)))
 	b = binary.AppendUvarint(b, uint64(w.sym(r.Currency)))
@@ -318,13 +341,10 @@ func (w *Writer) Add(r *Record) error {
 			w.buf = appendValue(w.buf, k.Value)
 			continue
 		}
-		w.enc = appendValue(w.enc[:0], k.Value)
-		shard, local, ok := w.intern(t, w.enc)
-		if !ok {
-			return fmt.Errorf("key type %q holds more distinct values than one store can", k.Name)
-		}
 		w.buf = binary.AppendUvarint(w.buf, uint64(t)<<1)
-		w.buf = binary.AppendUvarint(w.buf, uint64(local)<<4|uint64(shard))
+		if err := w.key(t, k.Value); err != nil {
+			return fmt.Errorf("key type %q %w", k.Name, err)
+		}
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
 	for _, a := range r.Attrs {
@@ -332,22 +352,172 @@ func (w *Writer) Add(r *Record) error {
 		w.buf = binary.AppendUvarint(w.buf, uint64(name))
 		w.attrValue(name, a.Value)
 	}
+	w.pendRecs = append(w.pendRecs, pendingRec{sec: sec, end: uint32(len(w.buf)), keysEnd: uint32(len(w.pendKeys))})
+	return nil
+}
+
+// Interned keys are added in batches: a record's body waits in the
+// writer's buffer, with a gap where each interned key's reference goes,
+// until batchRecords records are waiting; then their keys are interned
+// shard by shard (one lock per shard and batch, and the hash slots of
+// the whole group loaded before any is used, so their cache misses
+// overlap instead of queueing), and the bodies are completed and stored.
+// Store.Seal flushes every writer.
+const (
+	batchRecords = 512
+	batchBytes   = 1 << 20
+)
+
+type pendingRec struct {
+	sec     int64
+	end     uint32 // the end of its body in buf
+	keysEnd uint32 // the end of its keys in pendKeys
+}
+
+type pendingKey struct {
+	pos   uint32 // where its reference goes in buf
+	enc   uint32 // its encoding: encs[enc:enc+n]
+	n     uint32
+	typ   uint8
+	alias int32 // >= 0: the same value as pendKeys[alias], which interns it
+	h     uint64
+	ref   uint64 // local<<4 | shard, once known
+}
+
+// key queues an interned key of type t for the record being added.
+func (w *Writer) key(t int, value string) error {
+	w.enc = appendValue(w.enc[:0], value)
+	h := maphash.Bytes(keySeed, w.enc)
+	pk := pendingKey{pos: uint32(len(w.buf)), typ: uint8(t), alias: -1, h: h}
+	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
+	if slot.typ == int8(t) && slot.enc == bstring(w.enc) {
+		if slot.pend < 0 {
+			// Known: write the reference now.
+			w.buf = binary.AppendUvarint(w.buf, slot.ref)
+			return nil
+		}
+		pk.alias = slot.pend
+	} else {
+		sh := &w.s.keys[t].shards[h%keyShards]
+		if sh.count.Load()+batchRecords*MaxKeyTypes >= maxShardKeys || sh.bytes.Load()+batchBytes >= maxShardBytes {
+			return errors.New("holds more distinct values than one store can")
+		}
+		if len(w.enc) <= 64 {
+			*slot = recentKey{typ: int8(t), pend: int32(len(w.pendKeys)), enc: string(w.enc)}
+		}
+	}
+	pk.enc, pk.n = uint32(len(w.encs)), uint32(len(w.enc))
+	w.encs = append(w.encs, w.enc...)
+	w.pendKeys = append(w.pendKeys, pk)
+	return nil
+}
+
+// flush interns the waiting records' keys and stores the records.
+func (w *Writer) flush() {
+	if len(w.pendRecs) == 0 {
+		return
+	}
+	w.internPending()
+	// Complete each body and store it.
+	start, k := uint32(0), uint32(0)
+	for _, pr := range w.pendRecs {
+		b := w.out[:0]
+		at := start
+		for ; k < pr.keysEnd; k++ {
+			pk := &w.pendKeys[k]
+			b = append(b, w.buf[at:pk.pos]...)
+			b = binary.AppendUvarint(b, pk.ref)
+			at = pk.pos
+		}
+		b = append(b, w.buf[at:pr.end]...)
+		w.out = b
+		start = pr.end
+		w.store(pr.sec, b)
+	}
+	// The recent cache now knows the references of the keys it pointed
+	// at pending ones.
+	for i := range w.recent {
+		if slot := &w.recent[i]; slot.pend >= 0 {
+			slot.ref = w.pendKeys[slot.pend].ref
+			slot.pend = -1
+		}
+	}
+	w.buf, w.encs = w.buf[:0], w.encs[:0]
+	w.pendRecs, w.pendKeys = w.pendRecs[:0], w.pendKeys[:0]
+}
+
+// internPending interns the pending keys, grouped by table shard.
+func (w *Writer) internPending() {
+	nb := len(w.s.keys) * keyShards
+	if cap(w.bucketStart) < nb+1 {
+		w.bucketStart = make([]int32, nb+1)
+	}
+	count := w.bucketStart[:nb+1]
+	clear(count)
+	bucket := func(pk *pendingKey) int { return int(pk.typ)*keyShards + int(pk.h%keyShards) }
+	for i := range w.pendKeys {
+		if pk := &w.pendKeys[i]; pk.alias < 0 {
+			count[bucket(pk)+1]++
+		}
+	}
+	for b := 1; b <= nb; b++ {
+		count[b] += count[b-1]
+	}
+	n := int(count[nb])
+	if cap(w.order) < n {
+		w.order = make([]int32, n)
+	}
+	order := w.order[:n]
+	next := append(w.next[:0], count[:nb]...)
+	w.next = next
+	for i := range w.pendKeys {
+		if pk := &w.pendKeys[i]; pk.alias < 0 {
+			b := bucket(pk)
+			order[next[b]] = int32(i)
+			next[b]++
+		}
+	}
+	for b := 0; b < nb; b++ {
+		group := order[count[b]:count[b+1]]
+		if len(group) == 0 {
+			continue
+		}
+		sh := &w.s.keys[b/keyShards].shards[b%keyShards]
+		sh.mu.Lock()
+		sh.reserve(len(group))
+		sh.prefetch(w, group)
+		for _, i := range group {
+			pk := &w.pendKeys[i]
+			local := sh.insert(w.encs[pk.enc:pk.enc+pk.n], pk.h>>8)
+			pk.ref = uint64(local)<<4 | pk.h%keyShards
+		}
+		sh.count.Store(int32(sh.offs.len()))
+		sh.bytes.Store(int64(sh.blob.size()))
+		sh.mu.Unlock()
+	}
+	for i := range w.pendKeys {
+		if pk := &w.pendKeys[i]; pk.alias >= 0 {
+			pk.ref = w.pendKeys[pk.alias].ref
+		}
+	}
+}
+
+// store appends one complete record body to the writer's segment.
+func (w *Writer) store(sec int64, b []byte) {
 	if w.seg.secs.len() == 0 {
 		w.seg.base = sec
 	}
-	dst, off, ok := w.seg.blob.reserve(len(w.buf))
+	dst, off, ok := w.seg.blob.reserve(len(b))
 	if !ok || sec-w.seg.base > math.MaxInt32 || sec-w.seg.base < math.MinInt32 {
 		// The blob is full, or the time is more than 68 years from the
 		// segment's first: start a new segment.
-		w.seg = w.s.newSegment(w.source)
+		w.seg = w.s.newSegment(w.source, w.large)
 		w.seg.base = sec
-		dst, off, _ = w.seg.blob.reserve(len(w.buf))
+		dst, off, _ = w.seg.blob.reserve(len(b))
 	}
-	copy(dst, w.buf)
+	copy(dst, b)
 	w.seg.secs.append(int32(sec - w.seg.base))
 	w.seg.offs.append(off)
-	w.n++
-	return nil
 }
 
 // Len returns the number of records this writer added.
@@ -357,10 +527,19 @@ func (w *Writer) Len() int { return w.n }
 // numbered segment by segment, in the order segments were created.
 func (s *Store) Seal() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sealed {
+	writers := s.writers
+	sealed := s.sealed
+	s.mu.Unlock()
+	if sealed {
 		return
 	}
+	// Writers are idle now (the caller's contract): store what they hold.
+	for _, w := range writers {
+		w.flush()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writers = nil
 	s.sealed = true
 	s.names = s.syms.snapshot()
 	s.segBase = make([]int, len(s.segs)+1)
@@ -438,7 +617,7 @@ func (d *body) varint() int64 {
 }
 
 func (d *body) value() string {
-	v, n := decodeValue(d.b[d.i:], d.seg.large, d.names)
+	v, n := decodeValue(d.b[d.i:], d.seg.large.v, d.names)
 	d.i += n
 	return v
 }
@@ -734,7 +913,7 @@ func (s *Store) Memory() Stats {
 	s.mu.Unlock()
 	for _, seg := range segs {
 		st.Records += seg.secs.bytes() + seg.offs.bytes() + seg.blob.size()
-		for _, l := range seg.large {
+		for _, l := range seg.large.v {
 			st.Records += len(l)
 		}
 	}

@@ -274,3 +274,73 @@ func TestOrderIgnoresRowNumbers(t *testing.T) {
 		t.Errorf("the same rows sort as %q or %q depending on the order they were read in", orders[0], orders[1])
 	}
 }
+
+// TestBatchedKeys: keys are interned in batches, so records waiting in a
+// batch, a value repeated within one batch or across batches, and a
+// record rejected in the middle of a batch must all come out right.
+func TestBatchedKeys(t *testing.T) {
+	st := NewStore([]string{"order_id", "charge_id"}, nil)
+	w := st.Writer("s")
+	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	const n = 3*batchRecords + 7
+	want := make([][2]string, 0, n)
+	for i := range n {
+		// Each order repeats within a batch and, every 700 records, across
+		// batches; charges are new values.
+		order := fmt.Sprintf("ORD-%d", i%700/3)
+		charge := fmt.Sprintf("ch_%d", i)
+		if i%97 == 5 {
+			// A rejected record: one fresh value, then a bad key type.
+			if err := w.Add(&Record{Kind: "k", Time: at, Keys: []KV{{"order_id", "ORD-rejected"}, {"nope", "1"}}}); err == nil {
+				t.Fatal("a record with an undeclared key type was accepted")
+			}
+		}
+		if err := w.Add(&Record{Kind: "k", Time: at, Keys: []KV{{"order_id", order}, {"charge_id", charge}}, Prov: Provenance{Loc: "f", Pos: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, [2]string{order, charge})
+	}
+	if w.Len() != n {
+		t.Errorf("writer counted %d records, want %d", w.Len(), n)
+	}
+	st.Seal()
+	if st.Len() != n {
+		t.Fatalf("%d records, want %d", st.Len(), n)
+	}
+	if st.NumKeys() != 700/3+1+n {
+		t.Errorf("%d keys, want %d orders and %d charges (the rejected record's value left behind?)", st.NumKeys(), 700/3+1, n)
+	}
+	if _, ok := st.LookupKey(0, "ORD-rejected"); ok {
+		t.Error("the rejected record's key value was interned")
+	}
+	for id := range n {
+		r := st.Record(ID(id))
+		o, _ := r.Key("order_id")
+		c, _ := r.Key("charge_id")
+		i := int(r.Prov.Pos)
+		if [2]string{o, c} != want[i] {
+			t.Fatalf("record %d (line %d): keys %s %s, want %v", id, i, o, c, want[i])
+		}
+	}
+}
+
+// TestLargeValueAcrossSegments: a record whose time is too far from its
+// segment's start goes to a new segment; its large values must follow it.
+func TestLargeValueAcrossSegments(t *testing.T) {
+	st := NewStore([]string{"order_id"}, nil)
+	w := st.Writer("s")
+	big := strings.Repeat("stack frame\n", 400)
+	for i, at := range []time.Time{time.Unix(0, 0), time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		if err := w.Add(&Record{Kind: "k", Time: at, Keys: []KV{{"order_id", fmt.Sprint(i)}}, Attrs: []KV{{"trace", fmt.Sprint(i) + big}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	for id := range st.Len() {
+		r := st.Record(ID(id))
+		k, _ := r.Key("order_id")
+		if r.Attr("trace") != k+big {
+			t.Errorf("record %d: its large value is %.20q…, want %.20q…", id, r.Attr("trace"), k+big)
+		}
+	}
+}
