@@ -829,22 +829,35 @@ func (s *Store) Key(k KeyID) (typ int, value string) {
 
 // Get fills r with the record's fields. Strings in r stay valid as long as
 // the store lives and must not be modified.
-func (s *Store) Get(id ID, r *Record) {
+func (s *Store) Get(id ID, r *Record) { s.GetPart(id, r, AllKeys, true) }
+
+// AllKeys asks GetPart for every key.
+const AllKeys = ^uint64(0)
+
+// GetPart is Get with only the keys whose type index is set in the
+// keyTypes bit mask, and the attributes only when attrs is set: what an
+// expression reads, without decoding the rest.
+func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
 	d := s.body(id)
 	kind, status, currency, loc, flags, pos, amount, pk := d.head()
 	r.Reset()
 	r.Kind, r.Status, r.Currency = s.names[kind], s.names[status], s.names[currency]
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
+	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
 	for n := d.uvarint(); n > 0; n-- {
 		t, _, inline := d.key(s)
-		r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, inline)})
+		if keyTypes&(1<<t) != 0 {
+			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, inline)})
+		}
+	}
+	if !attrs {
+		return
 	}
 	for n := d.uvarint(); n > 0; n-- {
 		name := s.names[d.uvarint()]
 		r.Attrs = append(r.Attrs, KV{Name: name, Value: d.value()})
 	}
-	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
 }
 
 // Record returns a copy of the record's fields.

@@ -339,14 +339,27 @@ func fnDistinct(p ...any) (any, error) {
 	if !ok {
 		return nil, errors.New("distinct: the key type must be a string")
 	}
-	seen := map[string]bool{}
-	out := []*RecordView{}
+	out := make([]*RecordView, 0, len(recs))
+	var seen map[string]bool // for long lists; short ones are searched
 	for _, r := range recs {
 		v := r.Keys[key]
-		if v == "" || seen[v] {
+		if v == "" {
 			continue
 		}
-		seen[v] = true
+		if seen == nil && len(out) >= 16 {
+			seen = make(map[string]bool, len(recs))
+			for _, o := range out {
+				seen[o.Keys[key]] = true
+			}
+		}
+		if seen != nil {
+			if seen[v] {
+				continue
+			}
+			seen[v] = true
+		} else if slices.ContainsFunc(out, func(o *RecordView) bool { return o.Keys[key] == v }) {
+			continue
+		}
 		out = append(out, r)
 	}
 	return out, nil

@@ -25,11 +25,23 @@ type Judger struct {
 	vars  varCache
 	vm    vm.VM // reused: running a program allocates nothing new
 	rec   record.Record
+	// keyMask: the key types invariants read (a bit per store key type)
+	keyMask uint64
+	built   []builtView
+}
+
+type builtView struct {
+	id record.ID
+	v  *RecordView
 }
 
 // Judger returns a judger of instances whose records are in st.
 func (m *Model) Judger(st *record.Store) *Judger {
-	return &Judger{m: m, st: st, env: InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}}
+	jr := &Judger{m: m, st: st, env: InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}}
+	if m.needs != nil {
+		jr.keyMask = m.needs.keyTypes(st.KeyTypes())
+	}
+	return jr
 }
 
 // Judge returns the findings of one instance: the generic saga rules
@@ -329,18 +341,37 @@ func (j *judge) env() *InstanceEnv {
 		}
 		v := jr.views[nv]
 		nv++
-		j.st.Get(id, &jr.rec)
+		j.st.GetPart(id, &jr.rec, jr.keyMask, needs.attrs)
 		fillEnv(&v.RecordEnv, &jr.rec, needs.keys, needs.attrs)
 		v.ID = id
 		return v
 	}
-	built := map[record.ID]*RecordView{}
+	// The views built so far: few per instance, so a list searched from
+	// its end (evidence of one step comes together) beats a map.
+	jr.built = jr.built[:0]
+	var built map[record.ID]*RecordView // for the rare large instance
 	get := func(id record.ID) *RecordView {
-		if v, ok := built[id]; ok {
+		if built != nil {
+			if v, ok := built[id]; ok {
+				return v
+			}
+			v := view(id)
+			built[id] = v
 			return v
 		}
+		for i := len(jr.built) - 1; i >= 0; i-- {
+			if jr.built[i].id == id {
+				return jr.built[i].v
+			}
+		}
 		v := view(id)
-		built[id] = v
+		jr.built = append(jr.built, builtView{id, v})
+		if len(jr.built) > 32 {
+			built = make(map[record.ID]*RecordView, 2*len(jr.built))
+			for _, b := range jr.built {
+				built[b.id] = b.v
+			}
+		}
 		return v
 	}
 	if needs.allRecords {

@@ -13,11 +13,15 @@ type envNeeds struct {
 	steps      map[string]bool
 	kinds      map[string]bool
 	keys       bool // records' keys are read (.keys, distinct, ids)
-	attrs      bool // records' attributes are read (.attrs)
+	// keyNames are the key types read by name (.keys.order_id, distinct(x,
+	// "charge_id")); allKeys: some are read otherwise (whole, computed).
+	keyNames map[string]bool
+	allKeys  bool
+	attrs    bool // records' attributes are read (.attrs)
 }
 
 func newEnvNeeds() *envNeeds {
-	return &envNeeds{steps: map[string]bool{}, kinds: map[string]bool{}}
+	return &envNeeds{steps: map[string]bool{}, kinds: map[string]bool{}, keyNames: map[string]bool{}}
 }
 
 // add records what the expression src reads.
@@ -25,7 +29,7 @@ func (n *envNeeds) add(src string) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		// It compiled elsewhere; be safe and build everything.
-		n.allRecords, n.allSteps, n.keys, n.attrs = true, true, true, true
+		n.allRecords, n.allSteps, n.keys, n.attrs, n.allKeys = true, true, true, true, true
 		return
 	}
 	v := &needsVisitor{n: n, bare: map[string]int{}, named: map[string]int{}}
@@ -38,12 +42,36 @@ func (n *envNeeds) add(src string) {
 	if v.bare["by_kind"] > v.named["by_kind"] || v.bare["records"] > 0 {
 		n.allRecords = true
 	}
+	if v.keys > v.namedKeys {
+		n.allKeys = true
+	}
 }
 
 type needsVisitor struct {
 	n     *envNeeds
 	bare  map[string]int // identifier visits
 	named map[string]int // member accesses with a constant name on the identifier
+	// keys counts .keys accesses, namedKeys those followed by a constant
+	// key name.
+	keys, namedKeys int
+}
+
+// keyTypes returns the bit mask of key types (indexes into types) that
+// records' keys must hold for the expressions.
+func (n *envNeeds) keyTypes(types []string) uint64 {
+	if !n.keys {
+		return 0
+	}
+	if n.allKeys {
+		return ^uint64(0)
+	}
+	var mask uint64
+	for i, t := range types {
+		if n.keyNames[t] {
+			mask |= 1 << i
+		}
+	}
+	return mask
 }
 
 func (v *needsVisitor) Visit(node *ast.Node) {
@@ -53,19 +81,33 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 	case *ast.CallNode:
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids") {
 			v.n.keys = true
+			if len(x.Arguments) == 2 {
+				if name, ok := x.Arguments[1].(*ast.StringNode); ok {
+					v.n.keyNames[name.Value] = true
+					return
+				}
+			}
+			v.n.allKeys = true
 		}
 	case *ast.MemberNode:
 		name, ok := x.Property.(*ast.StringNode)
 		if !ok {
 			// A computed member of a record may be anything.
-			v.n.keys, v.n.attrs = true, true
+			v.n.keys, v.n.attrs, v.n.allKeys = true, true, true
 			return
 		}
 		switch name.Value {
 		case "keys":
 			v.n.keys = true
+			v.keys++
 		case "attrs":
 			v.n.attrs = true
+		}
+		if inner, ok := x.Node.(*ast.MemberNode); ok {
+			if p, ok := inner.Property.(*ast.StringNode); ok && p.Value == "keys" {
+				v.namedKeys++
+				v.n.keyNames[name.Value] = true
+			}
 		}
 		id, ok := x.Node.(*ast.IdentifierNode)
 		if !ok {

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -72,6 +73,32 @@ func TestEnvNeeds(t *testing.T) {
 	}
 }
 
+// TestEnvNeedsKeys: records' keys are decoded only for the key types
+// expressions name; a key read any other way decodes them all.
+func TestEnvNeedsKeys(t *testing.T) {
+	types := []string{"order_id", "charge_id", "refund_id", "event_id"}
+	for _, tt := range []struct {
+		src  []string
+		want uint64
+	}{
+		{[]string{`steps.x.state == "y"`}, 0},
+		{[]string{`distinct(steps.x.succeeded, "charge_id")`, `ids(steps.y.succeeded, "refund_id")`}, 0b0110},
+		{[]string{`first(by_kind.order).keys.order_id != ""`, `count(records, .keys.event_id == "e") < 2`}, 0b1001},
+		{[]string{`len(first(records).keys) > 1`}, ^uint64(0)},
+		{[]string{`first(records).keys[root] != ""`}, ^uint64(0)},
+		{[]string{`first(records)["keys"].charge_id == ""`}, 0b0010},
+		{[]string{`distinct(records, root)`}, ^uint64(0)},
+	} {
+		n := newEnvNeeds()
+		for _, src := range tt.src {
+			n.add(src)
+		}
+		if got := n.keyTypes(types); got != tt.want {
+			t.Errorf("%q: key types %b, want %b", tt.src, got, tt.want)
+		}
+	}
+}
+
 func TestHelpers(t *testing.T) {
 	recs := []*RecordView{
 		{RecordEnv: RecordEnv{Keys: map[string]string{"charge_id": "ch_1"}, Amount: 1000, HasAmount: true, Currency: "EUR"}},
@@ -98,6 +125,16 @@ func TestHelpers(t *testing.T) {
 	}
 	if m, _ := fnMoney(int64(4500), "JPY"); m != "4500 JPY" {
 		t.Errorf("money %v", m)
+	}
+	// Long lists switch from searching to a set: same answer, first of
+	// each value kept, in order.
+	var long []*RecordView
+	for i := range 100 {
+		long = append(long, &RecordView{RecordEnv: RecordEnv{Keys: map[string]string{"charge_id": fmt.Sprint("ch_", i%30)}}, ID: record.ID(i)})
+	}
+	d, _ = fnDistinct(long, "charge_id")
+	if got := d.([]*RecordView); len(got) != 30 || got[0].ID != 0 || got[29].ID != 29 {
+		t.Errorf("distinct of 100 records with 30 charges: %d records", len(got))
 	}
 }
 
