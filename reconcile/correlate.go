@@ -2,8 +2,10 @@ package reconcile
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vitals-dev/vitals/record"
 )
@@ -57,31 +59,43 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 		return x
 	}
-	links := r.In.Links
 	// One pass over the records decodes their keys: union the linking
-	// keys of each record, and remember its first (or -1).
+	// keys of each record, and remember its first (or -1). Decoding is
+	// most of the work and runs on every core, a block of records at a
+	// time; the union that follows each block is one goroutine's.
 	first := make([]int32, n)
-	for id := 0; id < n; id++ {
-		if id&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+	workers := runtime.GOMAXPROCS(0)
+	bufs := make([]linkBuf, workers)
+	for lo := 0; lo < n; lo += correlateBlock {
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		f := int32(-1)
-		st.Keys(record.ID(id), func(typ int, k record.KeyID) {
-			if !links[typ] {
-				return
+		hi := min(lo+correlateBlock, n)
+		var wg sync.WaitGroup
+		per := (hi - lo + workers - 1) / workers
+		for w := range workers {
+			a, b := lo+w*per, min(lo+(w+1)*per, hi)
+			if a >= b {
+				bufs[w].reset()
+				continue
 			}
-			if f < 0 {
-				f = int32(k)
-				return
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				bufs[w].decode(st, r.In.Links, a, b, first)
+			}()
+		}
+		wg.Wait()
+		for w := range bufs {
+			for _, e := range bufs[w].pairs {
+				a, b := find(e[0]), find(e[1])
+				if a < b {
+					parent[b] = a
+				} else if b < a {
+					parent[a] = b
+				}
 			}
-			a, b := find(f), find(int32(k))
-			if a < b {
-				parent[b] = a
-			} else if b < a {
-				parent[a] = b
-			}
-		})
-		first[id] = f
+		}
 	}
 
 	// Number the components as records reach them: a root key's parent
@@ -164,12 +178,23 @@ func (r *Result) correlate(ctx context.Context) error {
 		comps[c].n++
 	}
 	first = nil
-	for i := range comps {
-		c := &comps[i]
-		if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
-			slices.SortFunc(ms, st.Compare)
-		}
+	// Each component's records in time order, components shared out
+	// among the cores.
+	var wg sync.WaitGroup
+	per := (len(comps) + workers - 1) / workers
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w * per; i < min((w+1)*per, len(comps)); i++ {
+				c := &comps[i]
+				if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
+					slices.SortFunc(ms, st.Compare)
+				}
+			}
+		}()
 	}
+	wg.Wait()
 	r.members, r.comps = members, comps
 
 	// Instances first, by name; then orphans, by name.
@@ -204,6 +229,36 @@ func (r *Result) correlate(ctx context.Context) error {
 	}
 	r.comps = sorted
 	return nil
+}
+
+// correlateBlock is how many records are decoded between two unions.
+const correlateBlock = 1 << 18
+
+// linkBuf holds what one worker decoded of a block of records: pairs of
+// linking keys to union (each record's first key with each other one).
+type linkBuf struct {
+	pairs [][2]int32
+}
+
+func (b *linkBuf) reset() { b.pairs = b.pairs[:0] }
+
+// decode sets first[id] for records [lo, hi) and collects their pairs.
+func (b *linkBuf) decode(st *record.Store, links []bool, lo, hi int, first []int32) {
+	b.reset()
+	for id := lo; id < hi; id++ {
+		f := int32(-1)
+		st.Keys(record.ID(id), func(typ int, k record.KeyID) {
+			if !links[typ] {
+				return
+			}
+			if f < 0 {
+				f = int32(k)
+				return
+			}
+			b.pairs = append(b.pairs, [2]int32{f, int32(k)})
+		})
+		first[id] = f
+	}
 }
 
 // orphanName names a component with no root key by its records' smallest
