@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -286,5 +287,32 @@ func TestOutFile(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); !os.IsNotExist(err) {
 		t.Errorf("a failed run created %s", bad)
+	}
+}
+
+// TestGCPercent: vitals collects garbage more often than Go's default
+// unless GOGC says otherwise, and --memory-limit sets the soft limit.
+func TestGCPercent(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	run := func(args ...string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := Run(context.Background(), args, &out, &errOut); code != 0 && code != 1 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+	}
+	t.Setenv("GOGC", "")
+	run("check", "--config", caseConfig("clean"), "--memory-limit", "700MiB", "-f", "json")
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("GC percent %d, want %d", got, defaultGCPercent)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 700<<20 {
+		t.Errorf("memory limit %d, want %d", got, 700<<20)
+	}
+	t.Setenv("GOGC", "100")
+	run("check", "--config", caseConfig("clean"), "-f", "json")
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100: GC percent %d", got)
 	}
 }

