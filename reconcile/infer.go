@@ -86,10 +86,11 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for _, id := range ms {
 		// Deliveries: the same delivery key from one source and kind is the
 		// same event delivered again.
-		src, kind, status := st.Sig(id)
+		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
+		src, kind, status := h.Source, h.Kind, h.Status
 		dup := false
 		if m.DeliveryType >= 0 {
-			if k, raw, ok := st.KeyIdent(id, m.DeliveryType); ok {
+			if ok {
 				dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
 				if g, ok := x.seen[dk]; ok {
 					dup = true
@@ -108,7 +109,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		if len(x.matches) == 0 {
 			continue
 		}
-		e := evid{id: id, t: st.UnixNano(id), src: src, dead: x.hasDead && kind == x.deadKind, dup: dup}
+		e := evid{id: id, t: h.UnixNano, src: src, dead: x.hasDead && kind == x.deadKind, dup: dup}
 		for _, mt := range x.matches {
 			e.role = mt.Role
 			e.attempt = ""

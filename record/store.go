@@ -81,6 +81,7 @@ type Store struct {
 
 	// set by Seal
 	segBase []int     // first ID of each segment's records; one more entry at the end
+	segAt   []int32   // the segment holding record j<<segAtBits, for at()
 	keyBase [][]KeyID // [type][shard] first KeyID
 	keyOwn  []keyOwner
 	nKeys   int
@@ -546,6 +547,14 @@ func (s *Store) Seal() {
 	for i, seg := range s.segs {
 		s.segBase[i+1] = s.segBase[i] + seg.secs.len()
 	}
+	n := s.segBase[len(s.segs)]
+	s.segAt = make([]int32, 0, n>>segAtBits+1)
+	for i, id := 0, 0; id < n; id += 1 << segAtBits {
+		for s.segBase[i+1] <= id {
+			i++
+		}
+		s.segAt = append(s.segAt, int32(i))
+	}
 	s.keyBase = make([][]KeyID, len(s.keys))
 	next := KeyID(0)
 	for t := range s.keys {
@@ -586,7 +595,10 @@ func (s *Store) KeyRange(typ int) (lo, hi KeyID) {
 func (s *Store) NumKeys() int { return s.nKeys }
 
 func (s *Store) at(id ID) (*segment, int) {
-	i := sort.Search(len(s.segs), func(i int) bool { return s.segBase[i+1] > int(id) })
+	i := int(s.segAt[id>>segAtBits])
+	for s.segBase[i+1] <= int(id) {
+		i++
+	}
 	return s.segs[i], int(id) - s.segBase[i]
 }
 
@@ -598,6 +610,10 @@ type body struct {
 	names []string
 	last  uint64 // the last interned key read: local<<4 | shard
 }
+
+// segAtBits: at() starts from the segment of record id>>segAtBits<<segAtBits
+// and walks forward; segments hold many records, so it walks little.
+const segAtBits = 10
 
 func (s *Store) body(id ID) body {
 	seg, i := s.at(id)
@@ -672,6 +688,44 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 
 // Time returns when the record happened.
 func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
+
+// Head is what inference reads of every record.
+type Head struct {
+	Source, Kind, Status Sym
+	UnixNano             int64
+}
+
+// HeadKey decodes a record's head and the identity of its key of type
+// typ (as KeyIdent; ok is false when it has none or typ < 0), in one pass.
+func (s *Store) HeadKey(id ID, typ int) (h Head, k KeyID, raw []byte, ok bool) {
+	seg, i := s.at(id)
+	d := body{seg: seg, b: seg.blob.from(seg.offs.at(i)), names: s.names}
+	h.Source, h.Kind, h.Status = seg.source, Sym(d.uvarint()), Sym(d.uvarint())
+	d.uvarint() // currency
+	d.uvarint() // location
+	flags := d.b[d.i]
+	d.i++
+	h.UnixNano = (seg.base + int64(seg.secs.at(i))) * 1e9
+	if flags&flagNanos != 0 {
+		h.UnixNano += int64(d.uvarint())
+	}
+	if typ < 0 {
+		return h, 0, nil, false
+	}
+	d.varint() // position
+	if flags&flagAmount != 0 {
+		d.varint()
+	}
+	if flags&flagPK != 0 {
+		d.rawValue()
+	}
+	for n := d.uvarint(); n > 0; n-- {
+		if t, k, inline := d.key(s); t == typ {
+			return h, k, inline, true
+		}
+	}
+	return h, 0, nil, false
+}
 
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {

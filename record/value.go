@@ -87,10 +87,13 @@ func appendValue(b []byte, v string) []byte {
 // (mode 0 or 2).
 func encodedLen(b []byte) int {
 	h, n := binary.Uvarint(b)
-	if h&3 == modeUUID {
+	switch h & 3 {
+	case modeUUID:
 		p := n + int(h>>2) + 16
 		s, m := binary.Uvarint(b[p:])
 		return p + m + int(s)
+	case modeLarge, modeSym:
+		return n // the header holds an index, not a length
 	}
 	return n + int(h>>2)
 }
