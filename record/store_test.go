@@ -402,3 +402,57 @@ func TestHeadKey(t *testing.T) {
 		}
 	}
 }
+
+// TestUUIDAt: the dash-guided search finds the first canonical UUID
+// exactly where trying every position does.
+func TestUUIDAt(t *testing.T) {
+	naive := func(s string) int {
+		for i := 0; i+36 <= len(s); i++ {
+			ok := true
+			for j := 0; j < 36; j++ {
+				c := s[i+j]
+				if j == 8 || j == 13 || j == 18 || j == 23 {
+					ok = ok && c == '-'
+				} else {
+					ok = ok && (c >= '0' && c <= '9' || c >= 'a' && c <= 'f')
+				}
+			}
+			if ok {
+				return i
+			}
+		}
+		return -1
+	}
+	u := "4a40424d-0877-477d-a8d1-401188c3c973"
+	cases := []string{"", u, u[:35], "-" + u, "--------" + u + "-", "evt_" + u, u + u, "a-b-c-" + u[:20] + u, strings.ToUpper(u) + u,
+		"4a40424d-0877-477d-a8d1-401188c3c97-", "x4a40424d-0877-477d-a8d1-401188c3c973"}
+	// UUIDs, some with a character changed, between random prefixes and
+	// suffixes: hits and near misses.
+	seed := uint64(7)
+	next := func(n int) int {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		return int(seed>>33) % n
+	}
+	for range 20000 {
+		var b []byte
+		for range next(12) {
+			b = append(b, "0a9f-g-"[next(7)])
+		}
+		for range 1 + next(2) {
+			v := []byte(u)
+			if next(2) == 0 {
+				v[next(36)] = "0a9f-g-"[next(7)]
+			}
+			b = append(b, v...)
+		}
+		for range next(12) {
+			b = append(b, "0a9f-g-"[next(7)])
+		}
+		cases = append(cases, string(b))
+	}
+	for _, s := range cases {
+		if got, want := uuidAt(s), naive(s); got != want {
+			t.Fatalf("uuidAt(%q) = %d, want %d", s, got, want)
+		}
+	}
+}

@@ -24,27 +24,38 @@ const (
 )
 
 // uuidAt returns where a canonical lower-case UUID starts in s, or -1.
+// A UUID has a dash 8 bytes in, so only dashes are candidates.
 func uuidAt(s string) int {
-	for i := 0; i+36 <= len(s); i++ {
-		if isUUID(s[i : i+36]) {
+	for from := 8; from+28 <= len(s); {
+		j := strings.IndexByte(s[from:len(s)-27], '-')
+		if j < 0 {
+			return -1
+		}
+		if i := from + j - 8; isUUID(s[i : i+36]) {
 			return i
 		}
+		from += j + 1
 	}
 	return -1
 }
 
+// isHex marks the lower-case hex digits.
+var isHex = [256]bool{
+	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
+	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
+}
+
 func isUUID(s string) bool {
+	s = s[:36]
+	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return false
+	}
 	for i := 0; i < 36; i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-				return false
-			}
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			continue
+		}
+		if !isHex[s[i]] {
+			return false
 		}
 	}
 	return true
