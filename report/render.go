@@ -88,7 +88,7 @@ func row(t *tablewriter.Table, md bool, cells ...string) {
 func Write(w io.Writer, rep *Report, f Format) error {
 	switch f {
 	case FormatJSON:
-		return WriteJSON(w, rep)
+		return writeReportJSON(w, rep)
 	case FormatMarkdown:
 		return writeText(w, rep, true)
 	}
