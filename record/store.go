@@ -144,7 +144,7 @@ func (s *Store) Writer(source string) *Writer {
 	w := &Writer{s: s, source: src, large: &largeValues{}, cache: map[string]Sym{}}
 	w.seg = s.newSegment(src, w.large)
 	for i := range w.recent {
-		w.recent[i] = recentKey{typ: -1, pend: -1}
+		w.recent[i].typ, w.recent[i].pend = -1, -1
 	}
 	s.mu.Lock()
 	s.writers = append(s.writers, w)
@@ -168,8 +168,11 @@ type Writer struct {
 	pendKeys []pendingKey
 	// scratch of internPending
 	bucketStart, next, order []int32
-	types                    []uint8 // the type of each non-empty key of the record being added
-	n                        int
+	// last symbol of each head field (headSym); last key type names (keyType)
+	last     [4]lastSym
+	lastKeys [8]lastKeyType
+	types    []uint8 // the type of each non-empty key of the record being added
+	n        int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
@@ -182,10 +185,14 @@ const recentKeys = 256
 
 type recentKey struct {
 	typ  int8  // -1 empty
+	n    uint8 // len of the encoding
 	pend int32 // >= 0: the value waits to be interned as pendKeys[pend]
 	ref  uint64
-	enc  string
+	enc  [recentMaxLen]byte
 }
+
+// recentMaxLen bounds the encodings the recent cache holds.
+const recentMaxLen = 64
 
 // attrCard follows the distinct values of one attribute in one writer:
 // while there are few (a SKU, a status message), values are symbols.
@@ -202,6 +209,22 @@ func (w *Writer) sym(str string) Sym {
 	if id, ok := w.cache[str]; ok {
 		return id
 	}
+	return w.newSym(str)
+}
+
+// headSym is sym for the head's fields (kind, status, currency,
+// location), which repeat from one record to the next: the last string of
+// each field is compared before any map is consulted.
+func (w *Writer) headSym(field int, str string) Sym {
+	if l := &w.last[field]; l.ok && l.s == str {
+		return l.id
+	}
+	id := w.sym(str)
+	w.last[field] = lastSym{s: str, id: id, ok: true}
+	return id
+}
+
+func (w *Writer) newSym(str string) Sym {
 	id, own := w.s.syms.intern(str)
 	w.cache[own] = id
 	return id
@@ -261,7 +284,7 @@ func (w *Writer) Add(r *Record) error {
 		w.buf, w.pendKeys, w.encs = w.buf[:start], w.pendKeys[:keys], w.encs[:encs]
 		for i := range w.recent {
 			if slot := &w.recent[i]; slot.pend >= int32(keys) {
-				*slot = recentKey{typ: -1, pend: -1}
+				slot.typ, slot.pend = -1, -1
 			}
 		}
 		return err
@@ -281,10 +304,10 @@ func (w *Writer) add(r *Record) error {
 		return fmt.Errorf("time %s is outside what vitals can hold (%s to %s): is it a placeholder?", r.Time.UTC().Format(time.RFC3339Nano), minTime.UTC().Format(time.RFC3339), maxTime.UTC().Format(time.RFC3339))
 	}
 	b := w.buf
-	b = binary.AppendUvarint(b, uint64(w.sym(r.Kind)))
-	b = binary.AppendUvarint(b, uint64(w.sym(r.Status)))
-	b = binary.AppendUvarint(b, uint64(w.sym(r.Currency)))
-	b = binary.AppendUvarint(b, uint64(w.sym(r.Prov.Loc)))
+	b = binary.AppendUvarint(b, uint64(w.headSym(0, r.Kind)))
+	b = binary.AppendUvarint(b, uint64(w.headSym(1, r.Status)))
+	b = binary.AppendUvarint(b, uint64(w.headSym(2, r.Currency)))
+	b = binary.AppendUvarint(b, uint64(w.headSym(3, r.Prov.Loc)))
 	flags := byte(r.Prov.Style) << 2
 	if r.HasAmount {
 		flags |= flagAmount
@@ -316,7 +339,7 @@ func (w *Writer) add(r *Record) error {
 		if k.Value == "" {
 			continue
 		}
-		t := w.s.KeyTypeIndex(k.Name)
+		t := w.keyType(k.Name)
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
 		}
@@ -357,6 +380,33 @@ func (w *Writer) add(r *Record) error {
 	return nil
 }
 
+type lastSym struct {
+	s  string
+	id Sym
+	ok bool
+}
+
+type lastKeyType struct {
+	name string
+	t    int
+}
+
+// keyType is Store.KeyTypeIndex, remembering the names it was last
+// asked: a mapping gives the same few names record after record.
+func (w *Writer) keyType(name string) int {
+	for i := range w.lastKeys {
+		if l := &w.lastKeys[i]; l.name == name && l.name != "" {
+			return l.t
+		}
+	}
+	t := w.s.KeyTypeIndex(name)
+	if t >= 0 {
+		copy(w.lastKeys[1:], w.lastKeys[:])
+		w.lastKeys[0] = lastKeyType{name: name, t: t}
+	}
+	return t
+}
+
 // Interned keys are added in batches: a record's body waits in the
 // writer's buffer, with a gap where each interned key's reference goes,
 // until batchRecords records are waiting; then their keys are interned
@@ -391,7 +441,7 @@ func (w *Writer) key(t int, value string) error {
 	h := maphash.Bytes(keySeed, w.enc)
 	pk := pendingKey{pos: uint32(len(w.buf)), typ: uint8(t), alias: -1, h: h}
 	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
-	if slot.typ == int8(t) && slot.enc == bstring(w.enc) {
+	if slot.typ == int8(t) && int(slot.n) == len(w.enc) && string(slot.enc[:slot.n]) == bstring(w.enc) {
 		if slot.pend < 0 {
 			// Known: write the reference now.
 			w.buf = binary.AppendUvarint(w.buf, slot.ref)
@@ -403,8 +453,9 @@ func (w *Writer) key(t int, value string) error {
 		if sh.count.Load()+batchRecords*MaxKeyTypes >= maxShardKeys || sh.bytes.Load()+batchBytes >= maxShardBytes {
 			return errors.New("holds more distinct values than one store can")
 		}
-		if len(w.enc) <= 64 {
-			*slot = recentKey{typ: int8(t), pend: int32(len(w.pendKeys)), enc: string(w.enc)}
+		if len(w.enc) <= recentMaxLen {
+			slot.typ, slot.n, slot.pend = int8(t), uint8(len(w.enc)), int32(len(w.pendKeys))
+			copy(slot.enc[:], w.enc)
 		}
 	}
 	pk.enc, pk.n = uint32(len(w.encs)), uint32(len(w.enc))
