@@ -28,6 +28,10 @@ type Judger struct {
 	// keyMask: the key types invariants read (a bit per store key type)
 	keyMask uint64
 	built   []builtView
+	// needKind: the kinds invariants read from by_kind, as symbols;
+	// needStep: per step, then per compensation, whether they read it.
+	needKind map[record.Sym]bool
+	needStep []bool
 }
 
 type builtView struct {
@@ -38,8 +42,20 @@ type builtView struct {
 // Judger returns a judger of instances whose records are in st.
 func (m *Model) Judger(st *record.Store) *Judger {
 	jr := &Judger{m: m, st: st, env: InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}}
-	if m.needs != nil {
-		jr.keyMask = m.needs.keyTypes(st.KeyTypes())
+	if n := m.needs; n != nil {
+		jr.keyMask = n.keyTypes(st.KeyTypes())
+		jr.needKind = map[record.Sym]bool{}
+		for k := range n.kinds {
+			if sym, ok := st.Sym(k); ok {
+				jr.needKind[sym] = true
+			}
+		}
+		for _, s := range m.Steps {
+			jr.needStep = append(jr.needStep, n.allSteps || n.steps[s.Name])
+		}
+		for _, c := range m.Comps {
+			jr.needStep = append(jr.needStep, n.allSteps || n.steps[c.Name])
+		}
 	}
 	return jr
 }
@@ -382,15 +398,15 @@ func (j *judge) env() *InstanceEnv {
 		}
 	} else if len(needs.kinds) > 0 {
 		for _, id := range j.in.Records {
-			if _, kind, _ := j.st.Sig(id); needs.kinds[j.st.SymName(kind)] {
+			if _, kind, _ := j.st.Sig(id); jr.needKind[kind] {
 				v := get(id)
 				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 			}
 		}
 	}
 	ns := 0
-	stepView := func(name, state string, attempts int, ev []saga.Evidence, dups []record.ID) {
-		if !needs.allSteps && !needs.steps[name] {
+	stepView := func(i int, name, state string, attempts int, ev []saga.Evidence, dups []record.ID) {
+		if !jr.needStep[i] {
 			return
 		}
 		if ns == len(jr.steps) {
@@ -428,16 +444,19 @@ func (j *judge) env() *InstanceEnv {
 	}
 	for i := range j.in.Steps {
 		s := &j.in.Steps[i]
-		stepView(s.Name, string(s.State), s.Attempts, s.Evidence, s.Duplicates)
+		stepView(i, s.Name, string(s.State), s.Attempts, s.Evidence, s.Duplicates)
 	}
-	for _, c := range j.m.Comps {
+	for ci, c := range j.m.Comps {
+		if !jr.needStep[len(j.m.Steps)+ci] {
+			continue
+		}
 		state := saga.State("not_needed")
 		for _, cr := range j.in.Compensations {
 			if cr.Name == c.Name {
 				state = cr.State
 			}
 		}
-		stepView(c.Name, string(state), 0, j.in.CompEvidence[c.Name], nil)
+		stepView(len(j.m.Steps)+ci, c.Name, string(state), 0, j.in.CompEvidence[c.Name], nil)
 	}
 	return env
 }
