@@ -141,7 +141,7 @@ func (s *Store) newSegment(source Sym, large *largeValues) *segment {
 // uses its own writer.
 func (s *Store) Writer(source string) *Writer {
 	src, _ := s.syms.intern(source)
-	w := &Writer{s: s, source: src, large: &largeValues{}, cache: map[string]Sym{}}
+	w := &Writer{s: s, source: src, large: &largeValues{}, cache: map[string]symEntry{}}
 	w.seg = s.newSegment(src, w.large)
 	for i := range w.recent {
 		w.recent[i].typ, w.recent[i].pend = -1, -1
@@ -158,7 +158,7 @@ type Writer struct {
 	source Sym
 	seg    *segment
 	large  *largeValues
-	cache  map[string]Sym
+	cache  map[string]symEntry // keyed by the symbol table's own copy
 	// buf holds the bodies of the records waiting for their keys to be
 	// interned (see flush); out is where one is completed.
 	buf, out []byte
@@ -169,10 +169,11 @@ type Writer struct {
 	// scratch of internPending
 	bucketStart, next, order []int32
 	// last symbol of each head field (headSym); last key type names (keyType)
-	last     [4]lastSym
-	lastKeys [8]lastKeyType
-	types    []uint8 // the type of each non-empty key of the record being added
-	n        int
+	last      [4]lastSym
+	lastKeys  [8]uint8
+	nLastKeys int
+	types     []uint8 // the type of each non-empty key of the record being added
+	n         int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
@@ -205,29 +206,35 @@ type attrCard struct {
 // writer and still be stored as symbols.
 const maxSymValues = 512
 
-func (w *Writer) sym(str string) Sym {
-	if id, ok := w.cache[str]; ok {
-		return id
+type symEntry struct {
+	id  Sym
+	own string // the symbol table's copy: str may view a read buffer
+}
+
+func (w *Writer) sym(str string) Sym { return w.symEntry(str).id }
+
+func (w *Writer) symEntry(str string) symEntry {
+	if e, ok := w.cache[str]; ok {
+		return e
 	}
-	return w.newSym(str)
+	id, own := w.s.syms.intern(str)
+	e := symEntry{id: id, own: own}
+	w.cache[own] = e
+	return e
 }
 
 // headSym is sym for the head's fields (kind, status, currency,
-// location), which repeat from one record to the next: the last string of
-// each field is compared before any map is consulted.
+// location), which repeat from one record to the next: each is compared
+// with the field's last value (the table's copy, never the caller's
+// string, whose bytes the next row may overwrite) before any map is
+// consulted.
 func (w *Writer) headSym(field int, str string) Sym {
-	if l := &w.last[field]; l.ok && l.s == str {
-		return l.id
+	if l := &w.last[field]; l.ok && l.e.own == str {
+		return l.e.id
 	}
-	id := w.sym(str)
-	w.last[field] = lastSym{s: str, id: id, ok: true}
-	return id
-}
-
-func (w *Writer) newSym(str string) Sym {
-	id, own := w.s.syms.intern(str)
-	w.cache[own] = id
-	return id
+	e := w.symEntry(str)
+	w.last[field] = lastSym{e: e, ok: true}
+	return e.id
 }
 
 // attrValue encodes an attribute value, as a symbol while the attribute's
@@ -242,7 +249,8 @@ func (w *Writer) attrValue(name Sym, v string) {
 		w.attrVals[name] = c
 	}
 	if !c.high && len(v) <= 64 {
-		sym, seen := w.cache[v]
+		e, seen := w.cache[v]
+		sym := e.id
 		if !seen {
 			if c.distinct >= maxSymValues {
 				c.high = true
@@ -381,28 +389,24 @@ func (w *Writer) add(r *Record) error {
 }
 
 type lastSym struct {
-	s  string
-	id Sym
+	e  symEntry
 	ok bool
 }
 
-type lastKeyType struct {
-	name string
-	t    int
-}
-
-// keyType is Store.KeyTypeIndex, remembering the names it was last
-// asked: a mapping gives the same few names record after record.
+// keyType is Store.KeyTypeIndex, trying first the types it last found:
+// a mapping gives the same few names record after record. (It compares
+// with the store's names, never keeping the caller's strings.)
 func (w *Writer) keyType(name string) int {
-	for i := range w.lastKeys {
-		if l := &w.lastKeys[i]; l.name == name && l.name != "" {
-			return l.t
+	for _, t := range w.lastKeys[:w.nLastKeys] {
+		if w.s.keyTypes[t] == name {
+			return int(t)
 		}
 	}
 	t := w.s.KeyTypeIndex(name)
 	if t >= 0 {
 		copy(w.lastKeys[1:], w.lastKeys[:])
-		w.lastKeys[0] = lastKeyType{name: name, t: t}
+		w.lastKeys[0] = uint8(t)
+		w.nLastKeys = min(w.nLastKeys+1, len(w.lastKeys))
 	}
 	return t
 }

@@ -456,3 +456,37 @@ func TestUUIDAt(t *testing.T) {
 		}
 	}
 }
+
+// TestReusedBuffers: sources hand over strings that view their read
+// buffer, which the next row overwrites. Nothing the writer remembers
+// from one record may read those bytes when the next is added.
+func TestReusedBuffers(t *testing.T) {
+	st := NewStore([]string{"order_id", "charge_id"}, nil)
+	w := st.Writer("s")
+	buf := make([]byte, 64)
+	view := func(at int, s string) string {
+		copy(buf[at:], s)
+		return bstring(buf[at : at+len(s)])
+	}
+	rows := [][5]string{
+		{"charge", "succeeded", "EUR", "order_id", "ORD-1"},
+		{"charge", "succeeded", "USD", "order_id", "ORD-2"},
+		{"refund", "failed", "EUR", "charge_id", "ch_1"},
+		{"charge", "pending", "GBP", "order_id", "ORD-3"},
+	}
+	for i, row := range rows {
+		r := Record{Kind: view(0, row[0]), Status: view(10, row[1]), Currency: view(20, row[2]),
+			Time: time.Unix(int64(i), 0), Keys: []KV{{view(30, row[3]), view(45, row[4])}}, Prov: Provenance{Loc: view(56, fmt.Sprint("f", i)), Pos: int64(i)}}
+		if err := w.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	for i, row := range rows {
+		r := st.Record(ID(i))
+		v, _ := r.Key(row[3])
+		if got := [5]string{r.Kind, r.Status, r.Currency, row[3], v}; got != row || r.Prov.Loc != fmt.Sprint("f", i) {
+			t.Errorf("record %d: %v at %s, want %v at f%d", i, got, r.Prov.Loc, row, i)
+		}
+	}
+}
