@@ -26,6 +26,7 @@ type Mapper struct {
 	attrs  []named
 	when   *vm.Program
 	env    whenEnv
+	vm     *vm.VM // reused by evalWhen: a VM per run allocates its stacks
 }
 
 type named struct {
@@ -232,6 +233,7 @@ func (m *Mapper) Clone() *Mapper {
 		c.amount = &a
 	}
 	c.env = whenEnv{}
+	c.vm = nil
 	return &c
 }
 
@@ -346,7 +348,10 @@ func (m *Mapper) evalWhen(r *record.Record) (bool, error) {
 	for _, a := range r.Attrs {
 		env.Attrs[a.Name] = a.Value
 	}
-	out, err := vm.Run(m.when, env)
+	if m.vm == nil {
+		m.vm = &vm.VM{}
+	}
+	out, err := m.vm.Run(m.when, env)
 	if err != nil {
 		return false, err
 	}
