@@ -3,6 +3,7 @@ package reconcile
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,9 @@ func (w *writer) Record(r *record.Record) error {
 }
 
 func (w *writer) Bad(at record.Provenance, err error) error {
+	// The list outlives the row: its strings may view the source's read
+	// buffer (a record the store rejected comes here as it was given).
+	at.Source, at.Loc, at.Key = strings.Clone(at.Source), strings.Clone(at.Loc), strings.Clone(at.Key)
 	b := BadInput{At: at, Error: err.Error()}
 	w.s.addBad(b)
 	if w.s.strict {

@@ -1033,8 +1033,13 @@ func (s *Store) Memory() Stats {
 	s.mu.Lock()
 	segs := append([]*segment(nil), s.segs...)
 	s.mu.Unlock()
+	counted := map[*largeValues]bool{} // shared by a writer's segments
 	for _, seg := range segs {
 		st.Records += seg.secs.bytes() + seg.offs.bytes() + seg.blob.size()
+		if counted[seg.large] {
+			continue
+		}
+		counted[seg.large] = true
 		for _, l := range seg.large.v {
 			st.Records += len(l)
 		}

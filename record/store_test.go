@@ -490,3 +490,22 @@ func TestReusedBuffers(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryLargeValuesOnce: a writer's large values are shared by its
+// segments, so Memory counts them once however many segments it has.
+func TestMemoryLargeValuesOnce(t *testing.T) {
+	st := NewStore([]string{"order_id"}, nil)
+	w := st.Writer("s")
+	big := strings.Repeat("x", 100_000)
+	if err := w.Add(&Record{Kind: "k", Time: time.Unix(0, 0), Attrs: []KV{{"trace", big}}}); err != nil {
+		t.Fatal(err)
+	}
+	// Far in time from the first: a second segment.
+	if err := w.Add(&Record{Kind: "k", Time: time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+		t.Fatal(err)
+	}
+	st.Seal()
+	if got := st.Memory().Records; got >= 2*len(big) {
+		t.Errorf("Memory counts %d bytes of records for one %d-byte large value: counted once per segment", got, len(big))
+	}
+}
