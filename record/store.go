@@ -298,7 +298,7 @@ func (w *Writer) Add(r *Record) error {
 		return err
 	}
 	w.n++
-	if len(w.pendRecs) == batchRecords || len(w.buf) >= batchBytes {
+	if len(w.pendRecs) == batchRecords || len(w.buf) >= batchBytes || len(w.encs) >= batchBytes {
 		w.flush()
 	}
 	return nil
@@ -454,7 +454,9 @@ func (w *Writer) key(t int, value string) error {
 		pk.alias = slot.pend
 	} else {
 		sh := &w.s.keys[t].shards[h%keyShards]
-		if sh.count.Load()+batchRecords*MaxKeyTypes >= maxShardKeys || sh.bytes.Load()+batchBytes >= maxShardBytes {
+		// Room for what this writer may still add before its next flush;
+		// what other writers hold pending is within the limits' slack.
+		if sh.count.Load()+batchRecords*MaxKeyTypes >= maxShardKeys || sh.bytes.Load()+batchBytes+MaxKeyTypes*maxKeyLen >= maxShardBytes {
 			return errors.New("holds more distinct values than one store can")
 		}
 		if len(w.enc) <= recentMaxLen {
