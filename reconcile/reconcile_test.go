@@ -245,3 +245,40 @@ func TestOrphanNamesAreUnique(t *testing.T) {
 		t.Errorf("%d orphans with names %v and %d finding ids; want two of each", orphans, names, len(ids))
 	}
 }
+
+// TestViolationMessageSeesWholeRecords: conditions see only the keys
+// their expressions name, but the message of a violated invariant may
+// print whole records: it must see every key and attribute.
+func TestViolationMessageSeesWholeRecords(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "amount_mismatch")
+	cfg := filepath.Join(dir, "config.yaml")
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b = append(b, `
+process:
+  invariants:
+    - code: AMOUNT_MISMATCH
+      step: capture_payment
+      vars:
+        charges: distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")
+        order: first(by_kind.order ?? [])
+      when: len(vars.charges) == 1 && vars.order != nil
+      expr: first(vars.charges).amount == vars.order.amount
+      message: 'order {{vars.order}}'
+`...)
+	if err := os.WriteFile(cfg, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, ins := runDir(t, dir)
+	if len(ins) != 1 || len(ins[0].Findings) != 1 {
+		t.Fatalf("want one instance with one finding, got %d instances", len(ins))
+	}
+	msg := ins[0].Findings[0].Message
+	for _, want := range []string{"customer_id:cus_Z3L6sUKwzw", "order_id:ORD-2141", "customer_email:"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+}

@@ -239,9 +239,9 @@ func compileMessage(s string) ([]messagePart, error) {
 	return parts, nil
 }
 
-// Check evaluates the invariant. It returns whether it is violated, the
-// explanation and the evidence to cite.
-func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (violated bool, msg string, evidence []record.ID, err error) {
+// setVars evaluates (or takes from the cache) the invariant's variables
+// into env.Vars.
+func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) error {
 	if env.Vars == nil {
 		env.Vars = make(map[string]any, len(inv.vars))
 	}
@@ -250,27 +250,41 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine
 		if !cache.done[v.idx] {
 			out, err := machine.Run(m.vars[v.idx].prog, env)
 			if err != nil {
-				return false, "", nil, fmt.Errorf("vars.%s: %w", v.name, err)
+				return fmt.Errorf("vars.%s: %w", v.name, err)
 			}
 			cache.vals[v.idx], cache.done[v.idx] = out, true
 		}
 		env.Vars[v.name] = cache.vals[v.idx]
 	}
+	return nil
+}
+
+// violated evaluates the invariant's variables, condition and assertion.
+func (inv *Invariant) violated(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (bool, error) {
+	if err := inv.setVars(m, env, cache, machine); err != nil {
+		return false, err
+	}
 	if inv.when != nil {
 		out, err := machine.Run(inv.when, env)
 		if err != nil {
-			return false, "", nil, fmt.Errorf("when: %w", err)
+			return false, fmt.Errorf("when: %w", err)
 		}
 		if !out.(bool) {
-			return false, "", nil, nil
+			return false, nil
 		}
 	}
 	out, err := machine.Run(inv.assert, env)
 	if err != nil {
-		return false, "", nil, fmt.Errorf("expr: %w", err)
+		return false, fmt.Errorf("expr: %w", err)
 	}
-	if out.(bool) {
-		return false, "", nil, nil
+	return !out.(bool), nil
+}
+
+// explain renders the message of a violated invariant and the evidence
+// to cite.
+func (inv *Invariant) explain(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (msg string, evidence []record.ID, err error) {
+	if err := inv.setVars(m, env, cache, machine); err != nil {
+		return "", nil, err
 	}
 	var b strings.Builder
 	for _, p := range inv.message {
@@ -280,7 +294,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine
 		}
 		v, err := machine.Run(p.prog, env)
 		if err != nil {
-			return true, "", nil, fmt.Errorf("message: %w", err)
+			return "", nil, fmt.Errorf("message: %w", err)
 		}
 		fmt.Fprint(&b, v)
 	}
@@ -288,10 +302,10 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine
 	if inv.evidence != nil {
 		v, err := machine.Run(inv.evidence, env)
 		if err != nil {
-			return true, "", nil, fmt.Errorf("evidence: %w", err)
+			return "", nil, fmt.Errorf("evidence: %w", err)
 		}
 		if recs, err = toRecords(v); err != nil {
-			return true, "", nil, fmt.Errorf("evidence: %w", err)
+			return "", nil, fmt.Errorf("evidence: %w", err)
 		}
 	} else if sv := env.Steps[inv.Step]; sv != nil {
 		recs = sv.Evidence
@@ -300,7 +314,7 @@ func (inv *Invariant) check(m *Model, env *InstanceEnv, cache *varCache, machine
 		evidence = append(evidence, r.ID)
 	}
 	slices.Sort(evidence)
-	return true, b.String(), slices.Compact(evidence), nil
+	return b.String(), slices.Compact(evidence), nil
 }
 
 func toRecords(v any) ([]*RecordView, error) {

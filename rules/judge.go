@@ -17,21 +17,31 @@ import (
 // Judger judges instances; each goroutine uses its own, as it reuses the
 // memory of the invariant environment from one instance to the next.
 type Judger struct {
-	m     *Model
-	st    *record.Store
-	views []*RecordView // pool
-	steps []*StepView   // pool
-	env   InstanceEnv
-	vars  varCache
-	vm    vm.VM // reused: running a program allocates nothing new
-	rec   record.Record
+	m  *Model
+	st *record.Store
+	vm vm.VM // reused: running a program allocates nothing new
+	// pool builds the environment conditions are evaluated in: only the
+	// keys they name. full builds one with every key and attribute, for
+	// the message of a violated invariant, which may print whole records.
+	pool, full envPool
+	rec        record.Record
 	// keyMask: the key types invariants read (a bit per store key type)
 	keyMask uint64
-	built   []builtView
 	// needKind: the kinds invariants read from by_kind, as symbols;
 	// needStep: per step, then per compensation, whether they read it.
 	needKind map[record.Sym]bool
 	needStep []bool
+}
+
+// envPool holds an instance environment and the views it is built from,
+// reused from one instance to the next.
+type envPool struct {
+	views []*RecordView
+	steps []*StepView
+	env   InstanceEnv
+	vars  varCache
+	rec   record.Record
+	built []builtView
 }
 
 type builtView struct {
@@ -41,7 +51,10 @@ type builtView struct {
 
 // Judger returns a judger of instances whose records are in st.
 func (m *Model) Judger(st *record.Store) *Judger {
-	jr := &Judger{m: m, st: st, env: InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}}
+	jr := &Judger{m: m, st: st}
+	for _, p := range []*envPool{&jr.pool, &jr.full} {
+		p.env = InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
+	}
 	if n := m.needs; n != nil {
 		jr.keyMask = n.keyTypes(st.KeyTypes())
 		jr.needKind = map[record.Sym]bool{}
@@ -328,10 +341,21 @@ func (j *judge) invariants() {
 	if len(j.m.Invariants) == 0 {
 		return
 	}
-	env := j.env()
-	j.jr.vars.reset(len(j.m.vars))
+	jr, needs := j.jr, j.m.needs
+	env := j.env(&jr.pool, jr.keyMask, needs.attrs)
+	jr.pool.vars.reset(len(j.m.vars))
+	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
-		bad, msg, ev, err := inv.check(j.m, env, &j.jr.vars, &j.jr.vm)
+		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm)
+		var msg string
+		var ev []record.ID
+		if err == nil && bad {
+			if full == nil {
+				full = j.env(&jr.full, record.AllKeys, true)
+				jr.full.vars.reset(len(j.m.vars))
+			}
+			msg, ev, err = inv.explain(j.m, full, &jr.full.vars, &jr.vm)
+		}
 		if err != nil {
 			j.in.RuleErrors = append(j.in.RuleErrors, fmt.Sprintf("process.invariants[%d] (%s): %v", i, inv.Code, err))
 			continue
@@ -342,29 +366,30 @@ func (j *judge) invariants() {
 	}
 }
 
-// env builds what invariants see of the instance: only the parts they
-// read, from views reused across instances.
-func (j *judge) env() *InstanceEnv {
+// env builds what invariants see of the instance in pool p: only the
+// records and steps they read, with the keys in keyMask and the
+// attributes if attrs.
+func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 	jr, needs := j.jr, j.m.needs
-	env := &jr.env
+	env := &p.env
 	env.Root, env.Outcome, env.Records, env.Vars = j.in.Root, string(j.in.Outcome), env.Records[:0], nil
 	clear(env.ByKind)
 	clear(env.Steps)
 	nv := 0
 	view := func(id record.ID) *RecordView {
-		if nv == len(jr.views) {
-			jr.views = append(jr.views, &RecordView{})
+		if nv == len(p.views) {
+			p.views = append(p.views, &RecordView{})
 		}
-		v := jr.views[nv]
+		v := p.views[nv]
 		nv++
-		j.st.GetPart(id, &jr.rec, jr.keyMask, needs.attrs)
-		fillEnv(&v.RecordEnv, &jr.rec, needs.keys, needs.attrs)
+		j.st.GetPart(id, &p.rec, keyMask, attrs)
+		fillEnv(&v.RecordEnv, &p.rec, keyMask != 0, attrs)
 		v.ID = id
 		return v
 	}
 	// The views built so far: few per instance, so a list searched from
 	// its end (evidence of one step comes together) beats a map.
-	jr.built = jr.built[:0]
+	p.built = p.built[:0]
 	var built map[record.ID]*RecordView // for the rare large instance
 	get := func(id record.ID) *RecordView {
 		if built != nil {
@@ -375,16 +400,16 @@ func (j *judge) env() *InstanceEnv {
 			built[id] = v
 			return v
 		}
-		for i := len(jr.built) - 1; i >= 0; i-- {
-			if jr.built[i].id == id {
-				return jr.built[i].v
+		for i := len(p.built) - 1; i >= 0; i-- {
+			if p.built[i].id == id {
+				return p.built[i].v
 			}
 		}
 		v := view(id)
-		jr.built = append(jr.built, builtView{id, v})
-		if len(jr.built) > 32 {
-			built = make(map[record.ID]*RecordView, 2*len(jr.built))
-			for _, b := range jr.built {
+		p.built = append(p.built, builtView{id, v})
+		if len(p.built) > 32 {
+			built = make(map[record.ID]*RecordView, 2*len(p.built))
+			for _, b := range p.built {
 				built[b.id] = b.v
 			}
 		}
@@ -409,10 +434,10 @@ func (j *judge) env() *InstanceEnv {
 		if !jr.needStep[i] {
 			return
 		}
-		if ns == len(jr.steps) {
-			jr.steps = append(jr.steps, &StepView{})
+		if ns == len(p.steps) {
+			p.steps = append(p.steps, &StepView{})
 		}
-		sv := jr.steps[ns]
+		sv := p.steps[ns]
 		ns++
 		*sv = StepView{State: state, Attempts: attempts,
 			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}

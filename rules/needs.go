@@ -78,7 +78,19 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 	switch x := (*node).(type) {
 	case *ast.IdentifierNode:
 		v.bare[x.Value]++
+		if x.Value == "$env" {
+			// The environment itself, by any name: build all of it.
+			v.n.allRecords, v.n.allSteps, v.n.keys, v.n.allKeys, v.n.attrs = true, true, true, true, true
+		}
+	case *ast.BuiltinNode:
+		if x.Name == "toJSON" || x.Name == "string" {
+			// May render a whole record, keys and attributes included.
+			v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+		}
 	case *ast.CallNode:
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "sprintf" {
+			v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+		}
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids") {
 			v.n.keys = true
 			if len(x.Arguments) == 2 {

@@ -88,6 +88,9 @@ func TestEnvNeedsKeys(t *testing.T) {
 		{[]string{`first(records).keys[root] != ""`}, ^uint64(0)},
 		{[]string{`first(records)["keys"].charge_id == ""`}, 0b0010},
 		{[]string{`distinct(records, root)`}, ^uint64(0)},
+		{[]string{`toJSON(first(records)) != ""`}, ^uint64(0)},
+		{[]string{`sprintf("%v", first(records)) != ""`}, ^uint64(0)},
+		{[]string{`len($env.records) > 0`}, ^uint64(0)},
 	} {
 		n := newEnvNeeds()
 		for _, src := range tt.src {
