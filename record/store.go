@@ -162,18 +162,15 @@ type Writer struct {
 	// buf holds the bodies of the records waiting for their keys to be
 	// interned (see flush); out is where one is completed.
 	buf, out []byte
-	enc      []byte
 	encs     []byte // encodings of the waiting keys
 	pendRecs []pendingRec
 	pendKeys []pendingKey
 	// scratch of internPending
 	bucketStart, next, order []int32
-	// last symbol of each head field (headSym); last key type names (keyType)
-	last      [4]lastSym
-	lastKeys  [8]uint8
-	nLastKeys int
-	types     []uint8 // the type of each non-empty key of the record being added
-	n         int
+	// last symbol of each head field (headSym)
+	last  [4]symEntry
+	types []uint8 // the type of each non-empty key of the record being added
+	n     int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
@@ -229,11 +226,12 @@ func (w *Writer) symEntry(str string) symEntry {
 // string, whose bytes the next row may overwrite) before any map is
 // consulted.
 func (w *Writer) headSym(field int, str string) Sym {
-	if l := &w.last[field]; l.ok && l.e.own == str {
-		return l.e.id
+	// A field's zero entry maps "" to Sym 0, the empty string's symbol.
+	if l := &w.last[field]; l.own == str {
+		return l.id
 	}
 	e := w.symEntry(str)
-	w.last[field] = lastSym{e: e, ok: true}
+	w.last[field] = e
 	return e.id
 }
 
@@ -347,7 +345,7 @@ func (w *Writer) add(r *Record) error {
 		if k.Value == "" {
 			continue
 		}
-		t := w.keyType(k.Name)
+		t := w.s.KeyTypeIndex(k.Name)
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
 		}
@@ -388,29 +386,6 @@ func (w *Writer) add(r *Record) error {
 	return nil
 }
 
-type lastSym struct {
-	e  symEntry
-	ok bool
-}
-
-// keyType is Store.KeyTypeIndex, trying first the types it last found:
-// a mapping gives the same few names record after record. (It compares
-// with the store's names, never keeping the caller's strings.)
-func (w *Writer) keyType(name string) int {
-	for _, t := range w.lastKeys[:w.nLastKeys] {
-		if w.s.keyTypes[t] == name {
-			return int(t)
-		}
-	}
-	t := w.s.KeyTypeIndex(name)
-	if t >= 0 {
-		copy(w.lastKeys[1:], w.lastKeys[:])
-		w.lastKeys[0] = uint8(t)
-		w.nLastKeys = min(w.nLastKeys+1, len(w.lastKeys))
-	}
-	return t
-}
-
 // Interned keys are added in batches: a record's body waits in the
 // writer's buffer, with a gap where each interned key's reference goes,
 // until batchRecords records are waiting; then their keys are interned
@@ -441,13 +416,16 @@ type pendingKey struct {
 
 // key queues an interned key of type t for the record being added.
 func (w *Writer) key(t int, value string) error {
-	w.enc = appendValue(w.enc[:0], value)
-	h := maphash.Bytes(keySeed, w.enc)
-	pk := pendingKey{pos: uint32(len(w.buf)), typ: uint8(t), alias: -1, h: h}
+	start := len(w.encs)
+	w.encs = appendValue(w.encs, value)
+	enc := w.encs[start:]
+	h := maphash.Bytes(keySeed, enc)
+	pk := pendingKey{pos: uint32(len(w.buf)), typ: uint8(t), alias: -1, h: h, enc: uint32(start), n: uint32(len(enc))}
 	slot := &w.recent[(h>>8+uint64(t))%recentKeys]
-	if slot.typ == int8(t) && int(slot.n) == len(w.enc) && string(slot.enc[:slot.n]) == bstring(w.enc) {
+	if slot.typ == int8(t) && string(slot.enc[:slot.n]) == bstring(enc) {
 		if slot.pend < 0 {
 			// Known: write the reference now.
+			w.encs = w.encs[:start]
 			w.buf = binary.AppendUvarint(w.buf, slot.ref)
 			return nil
 		}
@@ -459,13 +437,11 @@ func (w *Writer) key(t int, value string) error {
 		if sh.count.Load()+batchRecords*MaxKeyTypes >= maxShardKeys || sh.bytes.Load()+batchBytes+MaxKeyTypes*maxKeyLen >= maxShardBytes {
 			return errors.New("holds more distinct values than one store can")
 		}
-		if len(w.enc) <= recentMaxLen {
-			slot.typ, slot.n, slot.pend = int8(t), uint8(len(w.enc)), int32(len(w.pendKeys))
-			copy(slot.enc[:], w.enc)
+		if len(enc) <= recentMaxLen {
+			slot.typ, slot.n, slot.pend = int8(t), uint8(len(enc)), int32(len(w.pendKeys))
+			copy(slot.enc[:], enc)
 		}
 	}
-	pk.enc, pk.n = uint32(len(w.encs)), uint32(len(w.enc))
-	w.encs = append(w.encs, w.enc...)
 	w.pendKeys = append(w.pendKeys, pk)
 	return nil
 }
@@ -786,6 +762,7 @@ func (s *Store) HeadKey(id ID, typ int) (h Head, k KeyID, raw []byte, ok bool) {
 
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {
+	// Sorting calls this most: it skips to the flags without decoding.
 	seg, i := s.at(id)
 	ns := (seg.base + int64(seg.secs.at(i))) * 1e9
 	b := seg.blob.from(seg.offs.at(i))
