@@ -2,11 +2,10 @@ package reconcile
 
 import (
 	"context"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 
+	"github.com/vitals-dev/vitals/internal/par"
 	"github.com/vitals-dev/vitals/record"
 )
 
@@ -64,28 +63,18 @@ func (r *Result) correlate(ctx context.Context) error {
 	// most of the work and runs on every core, a block of records at a
 	// time; the union that follows each block is one goroutine's.
 	first := make([]int32, n)
-	workers := runtime.GOMAXPROCS(0)
-	bufs := make([]linkBuf, workers)
+	bufs := make([]linkBuf, par.Workers())
 	for lo := 0; lo < n; lo += correlateBlock {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		hi := min(lo+correlateBlock, n)
-		var wg sync.WaitGroup
-		per := (hi - lo + workers - 1) / workers
-		for w := range workers {
-			a, b := lo+w*per, min(lo+(w+1)*per, hi)
-			if a >= b {
-				bufs[w].reset()
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				bufs[w].decode(st, r.In.Links, a, b, first)
-			}()
+		for w := range bufs {
+			bufs[w].reset()
 		}
-		wg.Wait()
+		par.Split(hi-lo, func(w, a, b int) {
+			bufs[w].decode(st, r.In.Links, lo+a, lo+b, first)
+		})
 		for w := range bufs {
 			for _, e := range bufs[w].pairs {
 				a, b := find(e[0]), find(e[1])
@@ -180,21 +169,14 @@ func (r *Result) correlate(ctx context.Context) error {
 	first = nil
 	// Each component's records in time order, components shared out
 	// among the cores.
-	var wg sync.WaitGroup
-	per := (len(comps) + workers - 1) / workers
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w * per; i < min((w+1)*per, len(comps)); i++ {
-				c := &comps[i]
-				if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
-					slices.SortFunc(ms, st.Compare)
-				}
+	par.Split(len(comps), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			c := &comps[i]
+			if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
+				slices.SortFunc(ms, st.Compare)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+	})
 	r.members, r.comps = members, comps
 
 	// Instances first, by name; then orphans, by name.

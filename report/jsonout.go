@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"runtime"
-	"sync"
+
+	"github.com/vitals-dev/vitals/internal/par"
 )
 
 // writeReportJSON writes rep exactly as WriteJSON would, but encodes the
@@ -97,32 +97,20 @@ func writeList[T any](b *bytes.Buffer, w io.Writer, items []T) error {
 		b.WriteString("[]")
 		return nil
 	}
-	workers := runtime.GOMAXPROCS(0)
 	const chunk = 512
 	chunks := (len(items) + chunk - 1) / chunk
 	out := make([]bytes.Buffer, chunks)
 	errs := make([]error, chunks)
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for c := range next {
-				for i := c * chunk; i < min((c+1)*chunk, len(items)); i++ {
-					out[c].WriteString(",\n    ")
-					if errs[c] = encodeIndented(&out[c], items[i], "    "); errs[c] != nil {
-						break
-					}
+	par.Split(chunks, func(_, lo, hi int) {
+		for c := lo; c < hi; c++ {
+			for i := c * chunk; i < min((c+1)*chunk, len(items)); i++ {
+				out[c].WriteString(",\n    ")
+				if errs[c] = encodeIndented(&out[c], items[i], "    "); errs[c] != nil {
+					break
 				}
 			}
-		}()
-	}
-	for c := range chunks {
-		next <- c
-	}
-	close(next)
-	wg.Wait()
+		}
+	})
 	b.WriteString("[")
 	for c := range out {
 		if errs[c] != nil {
