@@ -51,8 +51,12 @@ type Invariant struct {
 	vars     []varRef
 	when     *vm.Program
 	assert   *vm.Program
-	message  []messagePart
-	evidence *vm.Program
+	// whenFast and assertFast are the same programs on the fast path
+	// (fast.go), nil where it does not take them.
+	whenFast   *fastProg
+	assertFast *fastProg
+	message    []messagePart
+	evidence   *vm.Program
 }
 
 // varRef names a shared variable program: invariants that define the
@@ -66,6 +70,7 @@ type varRef struct {
 type sharedVar struct {
 	src  string
 	prog *vm.Program
+	fast *fastProg
 }
 
 // varCache holds the values of shared variables for one instance.
@@ -165,7 +170,7 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 			if slices.Contains(ids.names, "vars") {
 				return nil, fmt.Errorf("vars.%s: a variable cannot read vars; repeat the expression it needs instead", n)
 			}
-			m.vars = append(m.vars, &sharedVar{src: src, prog: p})
+			m.vars = append(m.vars, &sharedVar{src: src, prog: p, fast: compileFast(p)})
 			idx = len(m.vars) - 1
 		}
 		inv.vars = append(inv.vars, varRef{name: n, idx: idx})
@@ -175,6 +180,7 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 		if inv.when, err = expr.Compile(c.When, options(expr.AsBool())...); err != nil {
 			return nil, fmt.Errorf("when: %w", err)
 		}
+		inv.whenFast = compileFast(inv.when)
 	}
 	if c.Expr == "" {
 		return nil, errors.New("expr: required (the condition that must hold)")
@@ -182,6 +188,7 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 	if inv.assert, err = expr.Compile(c.Expr, options(expr.AsBool())...); err != nil {
 		return nil, fmt.Errorf("expr: %w", err)
 	}
+	inv.assertFast = compileFast(inv.assert)
 	if c.Evidence != "" {
 		if inv.evidence, err = expr.Compile(c.Evidence, options()...); err != nil {
 			return nil, fmt.Errorf("evidence: %w", err)
@@ -240,15 +247,16 @@ func compileMessage(s string) ([]messagePart, error) {
 }
 
 // setVars evaluates (or takes from the cache) the invariant's variables
-// into env.Vars.
-func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) error {
+// into env.Vars; with fast set, on the fast path where it can.
+func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM, fast *fastCtx) error {
 	if env.Vars == nil {
 		env.Vars = make(map[string]any, len(inv.vars))
 	}
 	clear(env.Vars)
 	for _, v := range inv.vars {
 		if !cache.done[v.idx] {
-			out, err := machine.Run(m.vars[v.idx].prog, env)
+			sv := m.vars[v.idx]
+			out, err := runProgram(sv.prog, sv.fast, env, machine, fast)
 			if err != nil {
 				return fmt.Errorf("vars.%s: %w", v.name, err)
 			}
@@ -259,13 +267,24 @@ func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machi
 	return nil
 }
 
+// runProgram runs p on the fast path when f and fast are set and it
+// gets there, and on the VM otherwise.
+func runProgram(p *vm.Program, f *fastProg, env *InstanceEnv, machine *vm.VM, fast *fastCtx) (any, error) {
+	if f != nil && fast != nil {
+		if out, ok := f.run(fast, env); ok {
+			return out, nil
+		}
+	}
+	return machine.Run(p, env)
+}
+
 // violated evaluates the invariant's variables, condition and assertion.
-func (inv *Invariant) violated(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (bool, error) {
-	if err := inv.setVars(m, env, cache, machine); err != nil {
+func (inv *Invariant) violated(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM, fast *fastCtx) (bool, error) {
+	if err := inv.setVars(m, env, cache, machine, fast); err != nil {
 		return false, err
 	}
 	if inv.when != nil {
-		out, err := machine.Run(inv.when, env)
+		out, err := runProgram(inv.when, inv.whenFast, env, machine, fast)
 		if err != nil {
 			return false, fmt.Errorf("when: %w", err)
 		}
@@ -273,7 +292,7 @@ func (inv *Invariant) violated(m *Model, env *InstanceEnv, cache *varCache, mach
 			return false, nil
 		}
 	}
-	out, err := machine.Run(inv.assert, env)
+	out, err := runProgram(inv.assert, inv.assertFast, env, machine, fast)
 	if err != nil {
 		return false, fmt.Errorf("expr: %w", err)
 	}
@@ -283,7 +302,7 @@ func (inv *Invariant) violated(m *Model, env *InstanceEnv, cache *varCache, mach
 // explain renders the message of a violated invariant and the evidence
 // to cite.
 func (inv *Invariant) explain(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM) (msg string, evidence []record.ID, err error) {
-	if err := inv.setVars(m, env, cache, machine); err != nil {
+	if err := inv.setVars(m, env, cache, machine, nil); err != nil {
 		return "", nil, err
 	}
 	var b strings.Builder

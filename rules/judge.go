@@ -20,6 +20,9 @@ type Judger struct {
 	m  *Model
 	st *record.Store
 	vm vm.VM // reused: running a program allocates nothing new
+	// fast is the state of the fast path (fast.go); nil: the VM runs
+	// every program.
+	fast *fastCtx
 	// pool builds the environment conditions are evaluated in: only the
 	// keys they name. full builds one with every key and attribute, for
 	// the message of a violated invariant, which may print whole records.
@@ -51,7 +54,7 @@ type builtView struct {
 
 // Judger returns a judger of instances whose records are in st.
 func (m *Model) Judger(st *record.Store) *Judger {
-	jr := &Judger{m: m, st: st}
+	jr := &Judger{m: m, st: st, fast: &fastCtx{}}
 	for _, p := range []*envPool{&jr.pool, &jr.full} {
 		p.env = InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
 	}
@@ -346,7 +349,7 @@ func (j *judge) invariants() {
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
-		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm)
+		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm, jr.fast)
 		var msg string
 		var ev []record.ID
 		if err == nil && bad {

@@ -1,0 +1,712 @@
+package rules
+
+import (
+	"reflect"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// The fast path: invariant programs compiled from expr's checked and
+// optimised syntax tree into Go closures over the env types of this
+// package, so that a million instances do not pay for expr's reflection
+// (every field and map access in the VM goes through reflect) nine
+// times each.
+//
+// It takes only the expressions invariants mostly use — members of the
+// env, records and steps; indexes; filter/count/any/all/none/one, len,
+// first, last, and find and findLast, which the optimiser makes of
+// filter(...)[0] and last(filter(...)); distinct, ids, total; comparisons, logic, in, ??,
+// arithmetic, arrays and conditionals — and mirrors, operation by
+// operation, what expr's compiler emits for them: the same dereferences,
+// the same runtime helpers (runtime.Equal, runtime.Less, runtime.In ...),
+// the same value types ([]any from filter and array literals). A program
+// with anything else is not compiled and runs on the VM. At run time,
+// anything off the common path — a missing step, an index out of range,
+// a value of an unexpected type, an error from a helper — gives up
+// (bailout) and the caller runs the same program on the VM, which then
+// produces the value or the error it always did. So the fast path never
+// decides an outcome the VM would not: it only gets there sooner.
+// fast_test.go checks this against the VM on generated instances.
+
+// fastFn evaluates one compiled node.
+type fastFn func(*fastCtx) any
+
+// fastCtx is the state of one evaluation.
+type fastCtx struct {
+	env *InstanceEnv
+	// ptr holds the current element of each enclosing predicate.
+	ptr []any
+}
+
+// bailout is the panic value that abandons a fast evaluation.
+type bailout struct{}
+
+func bail() { panic(bailout{}) }
+
+// fastProg is a program compiled to closures.
+type fastProg struct {
+	fn fastFn
+}
+
+// compileFast compiles p, or returns nil when it uses anything the fast
+// path does not take.
+func compileFast(p *vm.Program) *fastProg {
+	if p == nil {
+		return nil
+	}
+	fn, ok := fastCompile(p.Node())
+	if !ok {
+		return nil
+	}
+	return &fastProg{fn: fn}
+}
+
+// run evaluates the program; ok is false when it gave up, and the VM
+// must run the program instead. Any panic gives up: even a bug here can
+// cost only time, not a wrong verdict.
+func (f *fastProg) run(ctx *fastCtx, env *InstanceEnv) (out any, ok bool) {
+	ctx.env, ctx.ptr = env, ctx.ptr[:0]
+	defer func() {
+		if r := recover(); r != nil {
+			out, ok = nil, false
+		}
+	}()
+	return f.fn(ctx), true
+}
+
+// fastFuncs are the helpers a fast program may call, the same functions
+// the VM calls.
+var fastFuncs = map[string]func(...any) (any, error){
+	"distinct": fnDistinct,
+	"total":    fnTotal,
+	"ids":      fnIDs,
+}
+
+func fastCompile(n ast.Node) (fastFn, bool) {
+	switch n := n.(type) {
+	case *ast.NilNode:
+		return func(*fastCtx) any { return nil }, true
+	case *ast.IntegerNode:
+		v := any(n.Value)
+		return func(*fastCtx) any { return v }, true
+	case *ast.FloatNode:
+		v := any(n.Value)
+		return func(*fastCtx) any { return v }, true
+	case *ast.BoolNode:
+		v := any(n.Value)
+		return func(*fastCtx) any { return v }, true
+	case *ast.StringNode:
+		v := any(n.Value)
+		return func(*fastCtx) any { return v }, true
+	case *ast.ConstantNode:
+		v := n.Value
+		return func(*fastCtx) any { return v }, true
+	case *ast.IdentifierNode:
+		return fastIdent(n.Value)
+	case *ast.PointerNode:
+		if n.Name != "" {
+			return nil, false
+		}
+		return func(c *fastCtx) any {
+			if len(c.ptr) == 0 {
+				bail()
+			}
+			return c.ptr[len(c.ptr)-1]
+		}, true
+	case *ast.MemberNode:
+		return fastMember(n)
+	case *ast.BuiltinNode:
+		return fastBuiltin(n)
+	case *ast.CallNode:
+		return fastCall(n)
+	case *ast.UnaryNode:
+		return fastUnary(n)
+	case *ast.BinaryNode:
+		return fastBinary(n)
+	case *ast.ArrayNode:
+		items := make([]fastFn, len(n.Nodes))
+		for i, e := range n.Nodes {
+			fn, ok := fastCompile(e)
+			if !ok {
+				return nil, false
+			}
+			items[i] = fn
+		}
+		return func(c *fastCtx) any {
+			out := make([]any, len(items))
+			for i, fn := range items {
+				out[i] = fn(c)
+			}
+			return out
+		}, true
+	case *ast.ConditionalNode:
+		cond, ok1 := fastCompile(n.Cond)
+		a, ok2 := fastCompile(n.Exp1)
+		b, ok3 := fastCompile(n.Exp2)
+		if !ok1 || !ok2 || !ok3 {
+			return nil, false
+		}
+		return func(c *fastCtx) any {
+			if asBool(cond(c)) {
+				return a(c)
+			}
+			return b(c)
+		}, true
+	}
+	return nil, false
+}
+
+func fastIdent(name string) (fastFn, bool) {
+	switch name {
+	case "root":
+		return func(c *fastCtx) any { return c.env.Root }, true
+	case "outcome":
+		return func(c *fastCtx) any { return c.env.Outcome }, true
+	case "records":
+		return func(c *fastCtx) any { return c.env.Records }, true
+	case "by_kind":
+		return func(c *fastCtx) any { return c.env.ByKind }, true
+	case "steps":
+		return func(c *fastCtx) any { return c.env.Steps }, true
+	case "vars":
+		return func(c *fastCtx) any { return c.env.Vars }, true
+	}
+	return nil, false
+}
+
+func asBool(v any) bool {
+	b, ok := v.(bool)
+	if !ok {
+		bail()
+	}
+	return b
+}
+
+// withDeref wraps fn with the dereference expr's compiler emits after a
+// node of pointer or interface type (derefInNeeded).
+func withDeref(n ast.Node, fn fastFn) fastFn {
+	if !needsDeref(n) {
+		return fn
+	}
+	return func(c *fastCtx) any { return derefValue(fn(c)) }
+}
+
+func needsDeref(n ast.Node) bool {
+	if n.Nature().Nil {
+		return false
+	}
+	switch n.Type().Kind() {
+	case reflect.Ptr, reflect.Interface:
+		return true
+	}
+	return false
+}
+
+// derefValue is expr's deref.Interface.
+func derefValue(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case string, int, int64, float64, bool, []any, []*RecordView, []string, map[string]string, map[string]any:
+		return v
+	case *RecordView:
+		if x == nil {
+			return nil
+		}
+		return *x
+	case *StepView:
+		if x == nil {
+			return nil
+		}
+		return *x
+	}
+	r := reflect.ValueOf(v)
+	for r.Kind() == reflect.Ptr || r.Kind() == reflect.Interface {
+		if r.IsNil() {
+			return nil
+		}
+		r = r.Elem()
+	}
+	if r.IsValid() {
+		return r.Interface()
+	}
+	bail()
+	return nil
+}
+
+func fastMember(n *ast.MemberNode) (fastFn, bool) {
+	if n.Optional || n.Method {
+		return nil, false
+	}
+	obj, ok := fastCompile(n.Node)
+	if !ok {
+		return nil, false
+	}
+	if s, ok := n.Property.(*ast.StringNode); ok {
+		name := s.Value
+		return func(c *fastCtx) any { return fetchName(obj(c), name) }, true
+	}
+	prop, ok := fastCompile(n.Property)
+	if !ok {
+		return nil, false
+	}
+	return func(c *fastCtx) any {
+		o := obj(c)
+		switch p := prop(c).(type) {
+		case string:
+			return fetchName(o, p)
+		case int:
+			return fetchIndex(o, p)
+		}
+		bail()
+		return nil
+	}, true
+}
+
+// fetchName is runtime.Fetch with a name, for the env's own types.
+func fetchName(o any, name string) any {
+	switch x := o.(type) {
+	case map[string]*StepView:
+		return x[name]
+	case map[string][]*RecordView:
+		return x[name]
+	case map[string]any:
+		return x[name]
+	case map[string]string:
+		return x[name]
+	case *StepView:
+		if x == nil {
+			bail()
+		}
+		return stepField(x, name)
+	case StepView:
+		return stepField(&x, name)
+	case *RecordView:
+		if x == nil {
+			bail()
+		}
+		return recordField(x, name)
+	case RecordView:
+		return recordField(&x, name)
+	}
+	bail()
+	return nil
+}
+
+func stepField(s *StepView, name string) any {
+	switch name {
+	case "state":
+		return s.State
+	case "attempts":
+		return s.Attempts
+	case "requested":
+		return s.Requested
+	case "succeeded":
+		return s.Succeeded
+	case "failed":
+		return s.Failed
+	case "unknown":
+		return s.Unknown
+	case "evidence":
+		return s.Evidence
+	}
+	bail()
+	return nil
+}
+
+func recordField(r *RecordView, name string) any {
+	switch name {
+	case "kind":
+		return r.Kind
+	case "status":
+		return r.Status
+	case "source":
+		return r.Source
+	case "amount":
+		return r.Amount
+	case "has_amount":
+		return r.HasAmount
+	case "currency":
+		return r.Currency
+	case "time":
+		return r.Time
+	case "keys":
+		return r.Keys
+	case "attrs":
+		return r.Attrs
+	case "id":
+		return r.ID
+	}
+	bail()
+	return nil
+}
+
+// fetchIndex is runtime.Fetch with an index: negative counts from the end.
+func fetchIndex(o any, i int) any {
+	switch x := o.(type) {
+	case []*RecordView:
+		return x[index(i, len(x))]
+	case []any:
+		return x[index(i, len(x))]
+	case []string:
+		return x[index(i, len(x))]
+	}
+	bail()
+	return nil
+}
+
+func index(i, n int) int {
+	if i < 0 {
+		i += n
+	}
+	if i < 0 || i >= n {
+		bail()
+	}
+	return i
+}
+
+// seq is the list a loop builtin goes over (OpBegin).
+type seq struct {
+	recs []*RecordView
+	anys []any
+	strs []string
+	n    int
+}
+
+func elems(v any) seq {
+	switch x := v.(type) {
+	case []*RecordView:
+		return seq{recs: x, n: len(x)}
+	case []any:
+		return seq{anys: x, n: len(x)}
+	case []string:
+		return seq{strs: x, n: len(x)}
+	}
+	bail()
+	return seq{}
+}
+
+func (s *seq) at(i int) any {
+	switch {
+	case s.recs != nil:
+		return s.recs[i]
+	case s.anys != nil:
+		return s.anys[i]
+	}
+	return s.strs[i]
+}
+
+func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
+	args := make([]fastFn, len(n.Arguments))
+	for i, a := range n.Arguments {
+		if p, ok := a.(*ast.PredicateNode); ok {
+			a = p.Node
+		}
+		fn, ok := fastCompile(a)
+		if !ok {
+			return nil, false
+		}
+		args[i] = fn
+	}
+	switch n.Name {
+	case "len", "first", "last":
+		if len(args) != 1 {
+			return nil, false
+		}
+		// Builtin arguments of pointer or unknown type are dereferenced.
+		arg := args[0]
+		a := n.Arguments[0]
+		if a.Type().Kind() == reflect.Ptr || a.Type().Kind() == reflect.Interface {
+			arg = func(c *fastCtx) any { return derefValue(args[0](c)) }
+		}
+		switch n.Name {
+		case "len":
+			return func(c *fastCtx) any { return length(arg(c)) }, true
+		case "first":
+			return func(c *fastCtx) any { return end(arg(c), true) }, true
+		default:
+			return func(c *fastCtx) any { return end(arg(c), false) }, true
+		}
+	case "filter", "count", "any", "all", "none", "one", "find", "findLast":
+	default:
+		return nil, false
+	}
+	if n.Map != nil || len(args) != 2 {
+		return nil, false
+	}
+	if _, ok := n.Arguments[1].(*ast.PredicateNode); !ok {
+		return nil, false
+	}
+	list, pred := withDeref(n.Arguments[0], args[0]), args[1]
+	test := func(c *fastCtx, e any) bool {
+		c.ptr = append(c.ptr, e)
+		b := asBool(pred(c))
+		c.ptr = c.ptr[:len(c.ptr)-1]
+		return b
+	}
+	switch n.Name {
+	case "filter":
+		return func(c *fastCtx) any {
+			s := elems(list(c))
+			var out []any
+			for i := 0; i < s.n; i++ {
+				if e := s.at(i); test(c, e) {
+					out = append(out, e)
+				}
+			}
+			if out == nil {
+				out = []any{}
+			}
+			return out
+		}, true
+	case "find", "findLast":
+		// The optimiser's filter(...)[0] and last(filter(...)): with
+		// Throws, finding nothing is an error.
+		last, throws := n.Name == "findLast", n.Throws
+		return func(c *fastCtx) any {
+			s := elems(list(c))
+			for k := 0; k < s.n; k++ {
+				i := k
+				if last {
+					i = s.n - 1 - k
+				}
+				if e := s.at(i); test(c, e) {
+					return e
+				}
+			}
+			if throws {
+				bail()
+			}
+			return nil
+		}, true
+	case "count", "one":
+		limit := -1
+		if n.Threshold != nil {
+			limit = *n.Threshold
+		}
+		one := n.Name == "one"
+		return func(c *fastCtx) any {
+			s := elems(list(c))
+			count := 0
+			for i := 0; i < s.n; i++ {
+				if test(c, s.at(i)) {
+					count++
+					if count == limit {
+						break
+					}
+				}
+			}
+			if one {
+				return count == 1
+			}
+			return count
+		}, true
+	}
+	// any stops at the first match, all at the first miss, none at the
+	// first match.
+	stopOn, result := true, true // any
+	switch n.Name {
+	case "all":
+		stopOn, result = false, false
+	case "none":
+		stopOn, result = true, false
+	}
+	return func(c *fastCtx) any {
+		s := elems(list(c))
+		for i := 0; i < s.n; i++ {
+			if test(c, s.at(i)) == stopOn {
+				return result
+			}
+		}
+		return !result
+	}, true
+}
+
+// length is builtin len.
+func length(v any) any {
+	switch x := v.(type) {
+	case []*RecordView:
+		return len(x)
+	case []any:
+		return len(x)
+	case []string:
+		return len(x)
+	case map[string]string:
+		return len(x)
+	case map[string]any:
+		return len(x)
+	case map[string][]*RecordView:
+		return len(x)
+	case map[string]*StepView:
+		return len(x)
+	case string:
+		return utf8.RuneCountInString(x)
+	}
+	bail()
+	return nil
+}
+
+// end is builtin first (or last): nil for an empty list.
+func end(v any, first bool) any {
+	s := elems(v)
+	if s.n == 0 {
+		return nil
+	}
+	if first {
+		return s.at(0)
+	}
+	return s.at(s.n - 1)
+}
+
+func fastCall(n *ast.CallNode) (fastFn, bool) {
+	id, ok := n.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil, false
+	}
+	f := fastFuncs[id.Value]
+	if f == nil {
+		return nil, false
+	}
+	args := make([]fastFn, len(n.Arguments))
+	for i, a := range n.Arguments {
+		fn, ok := fastCompile(a)
+		if !ok {
+			return nil, false
+		}
+		args[i] = fn
+	}
+	return func(c *fastCtx) any {
+		vals := make([]any, len(args))
+		for i, fn := range args {
+			vals[i] = fn(c)
+		}
+		out, err := f(vals...)
+		if err != nil {
+			bail()
+		}
+		return out
+	}, true
+}
+
+func fastUnary(n *ast.UnaryNode) (fastFn, bool) {
+	fn, ok := fastCompile(n.Node)
+	if !ok {
+		return nil, false
+	}
+	fn = withDeref(n.Node, fn)
+	switch n.Operator {
+	case "!", "not":
+		return func(c *fastCtx) any { return !asBool(fn(c)) }, true
+	case "-":
+		return func(c *fastCtx) any { return runtime.Negate(fn(c)) }, true
+	}
+	return nil, false
+}
+
+func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
+	l, ok1 := fastCompile(n.Left)
+	r, ok2 := fastCompile(n.Right)
+	if !ok1 || !ok2 {
+		return nil, false
+	}
+	op := n.Operator
+	// x == nil, x != nil: runtime.Equal(x, nil) is runtime.IsNil(x), and
+	// the dereference of a record or step pointer need not be made.
+	if op == "==" || op == "!=" {
+		var other ast.Node
+		var fn fastFn
+		if _, ok := n.Right.(*ast.NilNode); ok {
+			other, fn = n.Left, l
+		} else if _, ok := n.Left.(*ast.NilNode); ok {
+			other, fn = n.Right, r
+		}
+		if other != nil {
+			deref := needsDeref(other)
+			eq := op == "=="
+			return func(c *fastCtx) any {
+				v := fn(c)
+				switch x := v.(type) {
+				case *RecordView:
+					return (x == nil) == eq
+				case *StepView:
+					return (x == nil) == eq
+				}
+				if deref {
+					v = derefValue(v)
+				}
+				return runtime.IsNil(v) == eq
+			}, true
+		}
+	}
+	l, r = withDeref(n.Left, l), withDeref(n.Right, r)
+	switch op {
+	case "==":
+		return func(c *fastCtx) any { return equal(l(c), r(c)) }, true
+	case "!=":
+		return func(c *fastCtx) any { return !equal(l(c), r(c)) }, true
+	case "<":
+		return func(c *fastCtx) any { return runtime.Less(l(c), r(c)) }, true
+	case "<=":
+		return func(c *fastCtx) any { return runtime.LessOrEqual(l(c), r(c)) }, true
+	case ">":
+		return func(c *fastCtx) any { return runtime.More(l(c), r(c)) }, true
+	case ">=":
+		return func(c *fastCtx) any { return runtime.MoreOrEqual(l(c), r(c)) }, true
+	case "+":
+		return func(c *fastCtx) any { return runtime.Add(l(c), r(c)) }, true
+	case "-":
+		return func(c *fastCtx) any { return runtime.Subtract(l(c), r(c)) }, true
+	case "*":
+		return func(c *fastCtx) any { return runtime.Multiply(l(c), r(c)) }, true
+	case "&&", "and":
+		return func(c *fastCtx) any {
+			if !asBool(l(c)) {
+				return false
+			}
+			return asBool(r(c))
+		}, true
+	case "||", "or":
+		return func(c *fastCtx) any {
+			if asBool(l(c)) {
+				return true
+			}
+			return asBool(r(c))
+		}, true
+	case "??":
+		return func(c *fastCtx) any {
+			if v := l(c); !runtime.IsNil(v) {
+				return v
+			}
+			return r(c)
+		}, true
+	case "in":
+		return func(c *fastCtx) any {
+			needle, list := l(c), r(c)
+			if s, ok := needle.(string); ok {
+				if xs, ok := list.([]string); ok {
+					for _, x := range xs {
+						if x == s {
+							return true
+						}
+					}
+					return false
+				}
+			}
+			return runtime.In(needle, list)
+		}, true
+	}
+	return nil, false
+}
+
+// equal is runtime.Equal, with the common string case first.
+func equal(a, b any) bool {
+	if x, ok := a.(string); ok {
+		if y, ok := b.(string); ok {
+			return x == y
+		}
+	}
+	return runtime.Equal(a, b)
+}

@@ -1,0 +1,292 @@
+package rules
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/vm"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/vitals-dev/vitals/record"
+)
+
+// fastCases are expressions the fast path must take, covering each
+// kind of node it compiles, and the ways each can fail at run time.
+var fastCases = []string{
+	// the checkout invariants
+	`distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+	`ids(steps.refund_payment.succeeded, "charge_id")`,
+	`count(vars.charges, .keys.charge_id not in vars.refunded) <= 1`,
+	`first(by_kind.order ?? [])`,
+	`len(vars.charges) == 1 && vars.order != nil`,
+	`vars.charges[0].amount == vars.order.amount && vars.charges[0].currency == vars.order.currency`,
+	`distinct(steps.refund_payment.succeeded, "refund_id")`,
+	`len(vars.refunds) > 0`,
+	`total(vars.refunds) <= total(vars.charges)`,
+	// members, indexes, nil
+	`steps.capture_payment.state == "succeeded" and steps.capture_payment.attempts >= 1`,
+	`steps.no_such_step.state`,
+	`steps.capture_payment.failed`,
+	`steps.refund_payment.unknown`,
+	`steps.capture_payment.requested`,
+	`steps.capture_payment.evidence`,
+	`records[0].kind`,
+	`records[-1].amount`,
+	`records[7].kind`,
+	`records[0].has_amount || records[0].source == "x"`,
+	`records[0].time`,
+	`records[0].id`,
+	`records[0].attrs.reason`,
+	`records[0].keys.charge_id`,
+	`records[0].keys["refund_id"]`,
+	`by_kind.order`,
+	`by_kind.nothing ?? []`,
+	`by_kind.nothing == nil`,
+	`nil != by_kind.order`,
+	`vars.order == nil`,
+	`vars.missing ?? "none"`,
+	`vars.order.amount`,
+	`vars.charges[1].keys.charge_id`,
+	`root`,
+	`outcome != "completed"`,
+	`len(root)`,
+	// builtins
+	`filter(records, .currency == "EUR")`,
+	`count(records, .has_amount)`,
+	`any(records, .amount > 5000)`,
+	`all(records, .kind != "")`,
+	`none(records, .kind == "refund")`,
+	`one(records, .kind == "order")`,
+	`first(records)`,
+	`last(records)`,
+	`first(vars.refunded)`,
+	`last(filter(records, .kind == "charge"))`,
+	`len(filter(records, .kind == "charge" && .keys.charge_id != ""))`,
+	`count(records, any(steps.capture_payment.succeeded, .keys.charge_id == "ch_1"))`,
+	`filter(records, .amount > 100)[0].amount`,
+	`filter(records, .amount > 100)[0]`,
+	`filter(records, .amount > 100)[-1]`,
+	`last(filter(records, .amount > 100))`,
+	`first(filter(records, .amount > 100))`,
+	`len(by_kind)`,
+	`len(records[0].keys)`,
+	// helpers, arithmetic, logic
+	`total(records)`,
+	`total(filter(records, .currency == "EUR")) + 1 - 2 * 3`,
+	`-records[0].amount`,
+	`"ch_1" in ids(records, "charge_id")`,
+	`records[0].keys.charge_id in ["ch_1", "ch_2"]`,
+	`records[0].kind in by_kind`,
+	`not (outcome == "completed")`,
+	`!any(records, .kind == "refund")`,
+	`root == "o_1" ? 1 : 2`,
+	`len(records) > 2 ? records[2].kind : "none"`,
+	`[vars.order, first(records)]`,
+	`vars.charges ?? []`,
+	`records[0].amount < records[-1].amount`,
+	`records[0].amount > 0.5`,
+	`records[0].time >= records[-1].time`,
+	`vars.order.amount <= total(vars.charges)`,
+	`vars.order.currency != vars.charges[0].currency`,
+}
+
+// TestFastMatchesVM runs every case on generated instances on the VM and
+// on the fast path: wherever the fast path gives an answer, it must be
+// the VM's; it may give up only where the VM fails or on unusual values.
+func TestFastMatchesVM(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	envs := make([]*InstanceEnv, 400)
+	for i := range envs {
+		envs[i] = randomEnv(rng, i)
+	}
+	var machine vm.VM
+	ctx := &fastCtx{}
+	for _, src := range fastCases {
+		p, err := expr.Compile(src, options()...)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		f := compileFast(p)
+		if f == nil {
+			t.Errorf("%s: not taken by the fast path", src)
+			continue
+		}
+		answered, bailed, vmOK := 0, 0, 0
+		for i, env := range envs {
+			want, werr := machine.Run(p, env)
+			if werr == nil {
+				vmOK++
+			}
+			got, ok := f.run(ctx, env)
+			if !ok {
+				bailed++
+				continue
+			}
+			answered++
+			if werr != nil {
+				t.Errorf("%s, instance %d: fast path answered %v where the VM failed: %v", src, i, got, werr)
+				continue
+			}
+			if !reflect.DeepEqual(got, want) || reflect.TypeOf(got) != reflect.TypeOf(want) {
+				t.Errorf("%s, instance %d: fast path %#v (%T), VM %#v (%T)", src, i, got, got, want, want)
+			}
+		}
+		if answered == 0 && vmOK > 0 {
+			t.Errorf("%s: the fast path gave up on all %d instances", src, bailed)
+		}
+	}
+}
+
+// TestFastRefuses: expressions with anything the fast path does not
+// take are left to the VM whole.
+func TestFastRefuses(t *testing.T) {
+	for _, src := range []string{
+		`steps?.capture_payment?.state`,
+		`map(records, .amount)`,
+		`sum(map(records, .amount))`,
+		`upper(root)`,
+		`toJSON(records)`,
+		`money(1, "EUR")`,
+		`sprintf("%v", root)`,
+		`records[0:1]`,
+		`$env.root`,
+		`let x = 1; x + 1`,
+		`filter(records, .amount > 1)[0:1]`,
+		`reduce(records, #acc + .amount, 0)`,
+		`root matches "^o_"`,
+		`root startsWith "o"`,
+		`records[0].time.Year()`,
+		`{"a": 1}`,
+	} {
+		p, err := expr.Compile(src, options()...)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if compileFast(p) != nil {
+			t.Errorf("%s: taken by the fast path, which does not know all of it", src)
+		}
+	}
+}
+
+// TestFastCheckoutModel: every program of the checkout invariants takes
+// the fast path, so the default config gets its speed. (The config
+// package imports this one: the test reads the YAML itself.)
+func TestFastCheckoutModel(t *testing.T) {
+	raw, err := os.ReadFile("../configs/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Process struct {
+			Invariants []struct {
+				Code string
+				Vars map[string]string
+				When string
+				Expr string
+			}
+		}
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Process.Invariants) == 0 {
+		t.Fatal("no invariants")
+	}
+	for _, inv := range doc.Process.Invariants {
+		srcs := []string{inv.Expr}
+		if inv.When != "" {
+			srcs = append(srcs, inv.When)
+		}
+		for _, v := range inv.Vars {
+			srcs = append(srcs, v)
+		}
+		for _, src := range srcs {
+			p, err := expr.Compile(src, options()...)
+			if err != nil {
+				t.Fatalf("%s: %s: %v", inv.Code, src, err)
+			}
+			if compileFast(p) == nil {
+				t.Errorf("%s: %s runs on the VM", inv.Code, src)
+			}
+		}
+	}
+}
+
+// randomEnv builds an instance of the checkout shape with random
+// records, some of them odd: missing keys, amounts, orders or steps,
+// mixed currencies.
+func randomEnv(rng *rand.Rand, n int) *InstanceEnv {
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	base := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	rec := func(id int, kind string) *RecordView {
+		r := &RecordView{ID: record.ID(id), RecordEnv: RecordEnv{
+			Kind: kind, Status: pick("succeeded", "failed", "pending"), Source: pick("shopdb", "provider"),
+			Currency: pick("EUR", "EUR", "EUR", "USD", ""), Time: base.Add(time.Duration(rng.IntN(1000)) * time.Second),
+			Keys: map[string]string{}, Attrs: map[string]string{},
+		}}
+		if rng.IntN(5) > 0 {
+			r.Amount, r.HasAmount = int64(rng.IntN(4)*2500), true
+		}
+		if rng.IntN(4) > 0 {
+			r.Keys["charge_id"] = pick("ch_1", "ch_2", "ch_3")
+		}
+		if kind == "refund" && rng.IntN(4) > 0 {
+			r.Keys["refund_id"] = pick("re_1", "re_2")
+		}
+		if rng.IntN(3) == 0 {
+			r.Attrs["reason"] = pick("timeout", "declined")
+		}
+		return r
+	}
+	env := &InstanceEnv{Root: fmt.Sprintf("o_%d", n%3), Outcome: pick("completed", "failed", "in_progress"),
+		ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
+	for i := range rng.IntN(7) {
+		r := rec(i, pick("order", "charge", "charge", "refund", "event:X"))
+		env.Records = append(env.Records, r)
+		env.ByKind[r.Kind] = append(env.ByKind[r.Kind], r)
+	}
+	for _, name := range []string{"capture_payment", "refund_payment"} {
+		if rng.IntN(8) == 0 {
+			continue // a step the instance has no view of
+		}
+		s := &StepView{State: pick("succeeded", "failed", "pending"), Attempts: rng.IntN(3)}
+		for _, r := range env.Records {
+			switch {
+			case name == "capture_payment" && r.Kind == "charge", name == "refund_payment" && r.Kind == "refund":
+				s.Evidence = append(s.Evidence, r)
+				switch r.Status {
+				case "succeeded":
+					s.Succeeded = append(s.Succeeded, r)
+				case "failed":
+					s.Failed = append(s.Failed, r)
+				default:
+					s.Requested = append(s.Requested, r)
+				}
+			}
+		}
+		env.Steps[name] = s
+	}
+	// vars as the VM computes them for the checkout invariants
+	var machine vm.VM
+	env.Vars = map[string]any{}
+	for name, src := range map[string]string{
+		"charges":  `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+		"refunded": `ids(steps.refund_payment.succeeded, "charge_id")`,
+		"refunds":  `distinct(steps.refund_payment.succeeded, "refund_id")`,
+		"order":    `first(by_kind.order ?? [])`,
+	} {
+		p, err := expr.Compile(src, options()...)
+		if err != nil {
+			panic(err)
+		}
+		if v, err := machine.Run(p, env); err == nil {
+			env.Vars[name] = v
+		}
+	}
+	return env
+}
