@@ -2,6 +2,7 @@ package rules
 
 import (
 	"reflect"
+	"slices"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
@@ -39,6 +40,8 @@ type fastCtx struct {
 	env *InstanceEnv
 	// ptr holds the current element of each enclosing predicate.
 	ptr []any
+	// scratch holds a helper's argument converted to records.
+	scratch []*RecordView
 }
 
 // bailout is the panic value that abandons a fast evaluation.
@@ -246,8 +249,7 @@ func fastMember(n *ast.MemberNode) (fastFn, bool) {
 		return nil, false
 	}
 	if s, ok := n.Property.(*ast.StringNode); ok {
-		name := s.Value
-		return func(c *fastCtx) any { return fetchName(obj(c), name) }, true
+		return fastNamed(n, obj, s.Value), true
 	}
 	prop, ok := fastCompile(n.Property)
 	if !ok {
@@ -264,6 +266,155 @@ func fastMember(n *ast.MemberNode) (fastFn, bool) {
 		bail()
 		return nil
 	}, true
+}
+
+// fastNamed is a member with a constant name: where the receiver is one
+// of the env's own, the access is made directly; else, or when the
+// receiver turns out to be of another type, as fetchName makes it.
+func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
+	if id, ok := n.Node.(*ast.IdentifierNode); ok {
+		switch id.Value {
+		case "steps":
+			return func(c *fastCtx) any { return c.env.Steps[name] }
+		case "vars":
+			return func(c *fastCtx) any { return c.env.Vars[name] }
+		case "by_kind":
+			return func(c *fastCtx) any { return c.env.ByKind[name] }
+		}
+	}
+	if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method {
+		if id, ok := inner.Node.(*ast.IdentifierNode); ok && id.Value == "steps" {
+			if step, ok := inner.Property.(*ast.StringNode); ok && isStepField(name) {
+				// steps.capture_payment.succeeded
+				stepName := step.Value
+				return func(c *fastCtx) any {
+					sv := c.env.Steps[stepName]
+					if sv == nil {
+						bail()
+					}
+					return stepField(sv, name)
+				}
+			}
+		}
+	}
+	if get := recordGetter(name); get != nil {
+		return func(c *fastCtx) any {
+			if r, ok := obj(c).(*RecordView); ok && r != nil {
+				return get(r)
+			}
+			return fetchName(obj(c), name)
+		}
+	}
+	return func(c *fastCtx) any { return fetchName(obj(c), name) }
+}
+
+func isStepField(name string) bool {
+	switch name {
+	case "state", "attempts", "requested", "succeeded", "failed", "unknown", "evidence":
+		return true
+	}
+	return false
+}
+
+// recordGetter returns the accessor of a record's field, or nil.
+func recordGetter(name string) func(*RecordView) any {
+	switch name {
+	case "kind":
+		return func(r *RecordView) any { return r.Kind }
+	case "status":
+		return func(r *RecordView) any { return r.Status }
+	case "source":
+		return func(r *RecordView) any { return r.Source }
+	case "amount":
+		return func(r *RecordView) any { return r.Amount }
+	case "has_amount":
+		return func(r *RecordView) any { return r.HasAmount }
+	case "currency":
+		return func(r *RecordView) any { return r.Currency }
+	case "time":
+		return func(r *RecordView) any { return r.Time }
+	case "keys":
+		return func(r *RecordView) any { return r.Keys }
+	case "attrs":
+		return func(r *RecordView) any { return r.Attrs }
+	case "id":
+		return func(r *RecordView) any { return r.ID }
+	}
+	return nil
+}
+
+// fastStr compiles a node that yields a string from the env's own types
+// without boxing it; other values give up. Nil when the node is not one
+// it knows.
+func fastStr(n ast.Node) func(*fastCtx) string {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		v := n.Value
+		return func(*fastCtx) string { return v }
+	case *ast.IdentifierNode:
+		switch n.Value {
+		case "root":
+			return func(c *fastCtx) string { return c.env.Root }
+		case "outcome":
+			return func(c *fastCtx) string { return c.env.Outcome }
+		}
+	case *ast.MemberNode:
+		p, ok := n.Property.(*ast.StringNode)
+		if !ok || n.Optional || n.Method {
+			return nil
+		}
+		name := p.Value
+		if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method {
+			if k, ok := inner.Property.(*ast.StringNode); ok && (k.Value == "keys" || k.Value == "attrs") {
+				// record.keys.charge_id, record.attrs.reason
+				rec, ok := fastCompile(inner.Node)
+				if !ok {
+					return nil
+				}
+				keys := k.Value == "keys"
+				return func(c *fastCtx) string {
+					r := recordOf(rec(c))
+					if keys {
+						return r.Keys[name]
+					}
+					return r.Attrs[name]
+				}
+			}
+		}
+		var get func(*RecordView) string
+		switch name {
+		case "kind":
+			get = func(r *RecordView) string { return r.Kind }
+		case "status":
+			get = func(r *RecordView) string { return r.Status }
+		case "source":
+			get = func(r *RecordView) string { return r.Source }
+		case "currency":
+			get = func(r *RecordView) string { return r.Currency }
+		default:
+			return nil
+		}
+		rec, ok := fastCompile(n.Node)
+		if !ok {
+			return nil
+		}
+		return func(c *fastCtx) string { return get(recordOf(rec(c))) }
+	}
+	return nil
+}
+
+// recordOf is a record value, or gives up.
+func recordOf(v any) *RecordView {
+	switch r := v.(type) {
+	case *RecordView:
+		if r != nil {
+			return r
+		}
+	case RecordView:
+		return &r
+	}
+	bail()
+	return nil
 }
 
 // fetchName is runtime.Fetch with a name, for the env's own types.
@@ -578,17 +729,81 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		}
 		args[i] = fn
 	}
-	return func(c *fastCtx) any {
+	generic := func(c *fastCtx, first any) any {
 		vals := make([]any, len(args))
-		for i, fn := range args {
-			vals[i] = fn(c)
+		vals[0] = first
+		for i, fn := range args[1:] {
+			vals[i+1] = fn(c)
 		}
 		out, err := f(vals...)
 		if err != nil {
 			bail()
 		}
 		return out
-	}, true
+	}
+	// The usual calls, on lists of records with a constant key type, go
+	// to the helpers' cores without building an argument list.
+	var key string
+	if len(n.Arguments) == 2 {
+		k, ok := n.Arguments[1].(*ast.StringNode)
+		if !ok {
+			return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
+		}
+		key = k.Value
+	}
+	list := args[0]
+	switch {
+	case id.Value == "distinct" && len(args) == 2:
+		return func(c *fastCtx) any {
+			v := list(c)
+			if recs, ok := c.records(v); ok {
+				return distinctBy(recs, key)
+			}
+			return generic(c, v)
+		}, true
+	case id.Value == "ids" && len(args) == 2:
+		return func(c *fastCtx) any {
+			v := list(c)
+			if recs, ok := c.records(v); ok {
+				return keyValues(recs, key)
+			}
+			return generic(c, v)
+		}, true
+	case id.Value == "total" && len(args) == 1:
+		return func(c *fastCtx) any {
+			v := list(c)
+			if recs, ok := c.records(v); ok {
+				out, err := sumAmounts(recs)
+				if err != nil {
+					bail()
+				}
+				return out
+			}
+			return generic(c, v)
+		}, true
+	}
+	return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
+}
+
+// records is a list of records as the helpers take it, in scratch memory
+// when it must be converted; false for anything else (nil, one record),
+// which the helpers themselves convert.
+func (c *fastCtx) records(v any) ([]*RecordView, bool) {
+	switch x := v.(type) {
+	case []*RecordView:
+		return x, true
+	case []any:
+		c.scratch = c.scratch[:0]
+		for _, e := range x {
+			r, ok := e.(*RecordView)
+			if !ok {
+				return nil, false
+			}
+			c.scratch = append(c.scratch, r)
+		}
+		return c.scratch, true
+	}
+	return nil, false
 }
 
 func fastUnary(n *ast.UnaryNode) (fastFn, bool) {
@@ -641,6 +856,13 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 			}, true
 		}
 	}
+	if op == "==" || op == "!=" {
+		// Two strings compare without boxing either.
+		if ls, rs := fastStr(n.Left), fastStr(n.Right); ls != nil && rs != nil {
+			eq := op == "=="
+			return func(c *fastCtx) any { return (ls(c) == rs(c)) == eq }, true
+		}
+	}
 	l, r = withDeref(n.Left, l), withDeref(n.Right, r)
 	switch op {
 	case "==":
@@ -683,6 +905,16 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 			return r(c)
 		}, true
 	case "in":
+		if needle := fastStr(n.Left); needle != nil {
+			return func(c *fastCtx) any {
+				s := needle(c)
+				list := r(c)
+				if xs, ok := list.([]string); ok {
+					return slices.Contains(xs, s)
+				}
+				return runtime.In(s, list)
+			}, true
+		}
 		return func(c *fastCtx) any {
 			needle, list := l(c), r(c)
 			if s, ok := needle.(string); ok {

@@ -372,6 +372,10 @@ func fnDistinct(p ...any) (any, error) {
 	if !ok {
 		return nil, errors.New("distinct: the key type must be a string")
 	}
+	return distinctBy(recs, key), nil
+}
+
+func distinctBy(recs []*RecordView, key string) []*RecordView {
 	out := make([]*RecordView, 0, len(recs))
 	var seen map[string]bool // for long lists; short ones are searched
 	for _, r := range recs {
@@ -395,7 +399,7 @@ func fnDistinct(p ...any) (any, error) {
 		}
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
 // total(records): the sum of their amounts, in minor units. Records of
@@ -408,6 +412,10 @@ func fnTotal(p ...any) (any, error) {
 	if err != nil {
 		return nil, fmt.Errorf("total: %w", err)
 	}
+	return sumAmounts(recs)
+}
+
+func sumAmounts(recs []*RecordView) (any, error) {
 	var sum int64
 	cur := ""
 	for _, r := range recs {
@@ -433,6 +441,10 @@ func fnIDs(p ...any) (any, error) {
 		return nil, fmt.Errorf("ids: %w", err)
 	}
 	key, _ := p[1].(string)
+	return keyValues(recs, key), nil
+}
+
+func keyValues(recs []*RecordView, key string) []string {
 	var out []string
 	for _, r := range recs {
 		if v := r.Keys[key]; v != "" {
@@ -440,7 +452,7 @@ func fnIDs(p ...any) (any, error) {
 		}
 	}
 	slices.Sort(out)
-	return slices.Compact(out), nil
+	return slices.Compact(out)
 }
 
 // money(amount, currency): "45.99 EUR".

@@ -103,6 +103,9 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 		}
 	case *ast.MemberNode:
 		name, ok := x.Property.(*ast.StringNode)
+		if !ok && isIndex(x.Property) {
+			return // list[0], list[-1]: an element, not a member
+		}
 		if !ok {
 			// A computed member of a record may be anything.
 			v.n.keys, v.n.attrs, v.n.allKeys = true, true, true
@@ -134,4 +137,17 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 			v.n.kinds[name.Value] = true
 		}
 	}
+}
+
+// isIndex reports whether a member's property is a constant integer: the
+// expression indexes a list.
+func isIndex(n ast.Node) bool {
+	switch x := n.(type) {
+	case *ast.IntegerNode:
+		return true
+	case *ast.UnaryNode:
+		_, ok := x.Node.(*ast.IntegerNode)
+		return ok && (x.Operator == "-" || x.Operator == "+")
+	}
+	return false
 }

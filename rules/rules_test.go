@@ -87,6 +87,8 @@ func TestEnvNeedsKeys(t *testing.T) {
 		{[]string{`len(first(records).keys) > 1`}, ^uint64(0)},
 		{[]string{`first(records).keys[root] != ""`}, ^uint64(0)},
 		{[]string{`first(records)["keys"].charge_id == ""`}, 0b0010},
+		{[]string{`vars.charges[0].amount == vars.order.amount`, `records[-1].keys.order_id != ""`}, 0b0001},
+		{[]string{`records[len(records)-1].keys.order_id != ""`}, ^uint64(0)},
 		{[]string{`distinct(records, root)`}, ^uint64(0)},
 		{[]string{`toJSON(first(records)) != ""`}, ^uint64(0)},
 		{[]string{`sprintf("%v", first(records)) != ""`}, ^uint64(0)},
