@@ -17,9 +17,17 @@ type evid struct {
 	role    saga.Role
 	t       int64
 	src     record.Sym
-	dead    bool   // a dead letter: a failed attempt, never a source's verdict
-	dup     bool   // a repeated delivery of an earlier record
-	attempt string // attempt key value
+	dead    bool // a dead letter: a failed attempt, never a source's verdict
+	dup     bool // a repeated delivery of an earlier record
+	attempt attemptKey
+}
+
+// attemptKey identifies the value of a record's attempt key without
+// decoding it (record.Store.KeyIdent); the zero value: none.
+type attemptKey struct {
+	id  record.KeyID
+	raw string // a view into the store, for a key type not interned
+	ok  bool
 }
 
 // inferer infers step states; each goroutine has its own.
@@ -31,10 +39,30 @@ type inferer struct {
 	hasDead  bool
 	matches  []rules.Match
 	ev       [][]evid
-	seen     map[deliveryKey]int // delivery -> index into groups
-	groups   [][]record.ID
+	// seen: delivery -> index into groups, searched in order for a small
+	// instance, else through seenMap.
+	seen     []seenDelivery
+	seenMap  map[deliveryKey]int
+	groups   []delivery
 	attempts [][]evid // one step's evidence by attempt (byAttempt)
+	verdicts []verdict
 }
+
+type seenDelivery struct {
+	key   deliveryKey
+	group int
+}
+
+// delivery is the records of one delivery key: the first, then the
+// repeated deliveries, if any.
+type delivery struct {
+	first record.ID
+	again []record.ID
+}
+
+// smallInstance: up to this many records, deliveries are searched in a
+// list rather than a map.
+const smallInstance = 32
 
 type deliveryKey struct {
 	src, kind record.Sym
@@ -44,7 +72,7 @@ type deliveryKey struct {
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seenMap: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
 }
@@ -74,13 +102,17 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for i := range x.ev {
 		x.ev[i] = x.ev[i][:0]
 	}
-	if len(x.seen) > 1024 {
-		// Clearing costs the map's capacity, which never shrinks: after
-		// a huge instance, start a new one rather than clear it for
-		// every instance after.
-		x.seen = map[deliveryKey]int{}
-	} else {
-		clear(x.seen)
+	x.seen = x.seen[:0]
+	small := len(ms) <= smallInstance
+	if !small {
+		if len(x.seenMap) > 1024 {
+			// Clearing costs the map's capacity, which never shrinks:
+			// after a huge instance, start a new one rather than clear
+			// it for every large instance after.
+			x.seenMap = map[deliveryKey]int{}
+		} else {
+			clear(x.seenMap)
+		}
 	}
 	x.groups = x.groups[:0]
 	for _, id := range ms {
@@ -89,16 +121,29 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
 		src, kind, status := h.Source, h.Kind, h.Status
 		dup := false
-		if m.DeliveryType >= 0 {
-			if ok {
-				dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
-				if g, ok := x.seen[dk]; ok {
-					dup = true
-					x.groups[g] = append(x.groups[g], id)
-				} else {
-					x.seen[dk] = len(x.groups)
-					x.groups = append(x.groups, []record.ID{id})
+		if m.DeliveryType >= 0 && ok {
+			dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
+			g := -1
+			if small {
+				for _, s := range x.seen {
+					if s.key == dk {
+						g = s.group
+						break
+					}
 				}
+			} else if i, ok := x.seenMap[dk]; ok {
+				g = i
+			}
+			if g >= 0 {
+				dup = true
+				x.groups[g].again = append(x.groups[g].again, id)
+			} else {
+				if small {
+					x.seen = append(x.seen, seenDelivery{dk, len(x.groups)})
+				} else {
+					x.seenMap[dk] = len(x.groups)
+				}
+				x.groups = append(x.groups, delivery{first: id})
 			}
 		}
 		var err error
@@ -112,10 +157,11 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		e := evid{id: id, t: h.UnixNano, src: src, dead: x.hasDead && kind == x.deadKind, dup: dup}
 		for _, mt := range x.matches {
 			e.role = mt.Role
-			e.attempt = ""
+			e.attempt = attemptKey{}
 			if mt.Target < len(m.Steps) {
 				if at := m.Steps[mt.Target].AttemptType; at >= 0 {
-					e.attempt, _ = st.KeyOf(id, at)
+					k, raw, ok := st.KeyIdent(id, at)
+					e.attempt = attemptKey{id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw)), ok: ok}
 				}
 			}
 			x.ev[mt.Target] = append(x.ev[mt.Target], e)
@@ -131,8 +177,8 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		}
 	}
 	for _, g := range x.groups {
-		if len(g) > 1 {
-			in.Deliveries = append(in.Deliveries, g)
+		if len(g.again) > 0 {
+			in.Deliveries = append(in.Deliveries, append([]record.ID{g.first}, g.again...))
 		}
 	}
 	steps := make([]saga.StepResult, len(m.Steps))
@@ -286,7 +332,7 @@ func toEvidence(ev []evid) []saga.Evidence {
 
 // verdict is the state of one attempt.
 type verdict struct {
-	key      string
+	first    record.ID // its first record, which carries its key
 	state    saga.State
 	eff      saga.State
 	at       int64
@@ -307,10 +353,11 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 			res.Duplicates = append(res.Duplicates, e.id)
 		}
 	}
-	var vs []verdict
+	vs := x.verdicts[:0]
 	for _, g := range x.byAttempt(ev) {
-		vs = append(vs, x.attempt(s, g, g[0].attempt))
+		vs = append(vs, x.attempt(s, g))
 	}
+	x.verdicts = vs
 	best, bestEff := vs[0], vs[0]
 	for _, v := range vs[1:] {
 		if stateRank(v.state) > stateRank(best.state) {
@@ -328,13 +375,22 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	for _, v := range vs {
 		res.Attempts += v.n
 		if v.state == saga.Conflicting {
-			res.Divergent = append(res.Divergent, saga.AttemptName(v.key))
+			res.Divergent = append(res.Divergent, saga.AttemptName(x.attemptName(s, v)))
 		}
 		if v.state == saga.Unknown && (res.State == saga.Succeeded || res.State == saga.Conflicting) {
-			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(v.key))
+			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(x.attemptName(s, v)))
 		}
 	}
 	return res
+}
+
+// attemptName is the value of an attempt's key ("" without one).
+func (x *inferer) attemptName(s *rules.Step, v verdict) string {
+	if s.AttemptType < 0 {
+		return ""
+	}
+	key, _ := x.r.Store.KeyOf(v.first, s.AttemptType)
+	return key
 }
 
 // byAttempt groups a step's evidence by attempt key, the groups in order of
@@ -347,7 +403,7 @@ func (x *inferer) byAttempt(ev []evid) [][]evid {
 	if !slices.ContainsFunc(ev, func(e evid) bool { return e.attempt != key }) {
 		return append(x.attempts, ev)
 	}
-	group := map[string]int{}
+	group := map[attemptKey]int{}
 	var sizes []int
 	idx := make([]int, len(ev))
 	for i, e := range ev {
@@ -395,11 +451,12 @@ func stateRank(s saga.State) int {
 	return 0
 }
 
-// attempt judges the evidence of one attempt, whose key is key (all
-// evidence when the step has no attempt key).
-func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
-	v := verdict{key: key}
-	var succ, fail []record.Sym // sources, dead letters excluded from fail
+// attempt judges the evidence of one attempt (all evidence when the step
+// has no attempt key).
+func (x *inferer) attempt(s *rules.Step, ev []evid) verdict {
+	v := verdict{first: ev[0].id}
+	var succBuf, failBuf [4]record.Sym
+	succ, fail := succBuf[:0], failBuf[:0] // sources, dead letters excluded from fail
 	var firstSucc, firstFail, lastFail, firstReq, lastReq int64
 	var hasSucc, hasFail, hasUnknown, hasReq bool
 	var reqs, fails int
@@ -460,7 +517,7 @@ func (x *inferer) attempt(s *rules.Step, ev []evid, key string) verdict {
 		}
 	}
 	v.n = 1
-	if key == "" && s.AttemptType < 0 {
+	if s.AttemptType < 0 {
 		// Without attempt keys: as many attempts as requests, or as outcomes
 		// one source reports (two sources reporting one success are one).
 		v.n = max(reqs, 1)
