@@ -121,12 +121,23 @@ func (f TimeFormat) Parse(s string) (time.Time, error) {
 		}
 		return time.Unix(0, n).UTC(), nil
 	}
+	if f.layout == sqlLayout && len(s) == len(sqlLayout) && s[10] == ' ' {
+		// The commonest layout, as exports write it: the same fields as
+		// RFC 3339 with no zone, so the fast parser reads it exactly
+		// (anything else it refuses goes to the standard library).
+		if t, ok := parseRFC3339(s, f.loc); ok {
+			return t, nil
+		}
+	}
 	t, err := time.ParseInLocation(f.layout, s, f.loc)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("%q does not match %s", s, f)
 	}
 	return t.UTC(), nil
 }
+
+// sqlLayout is the layout of a SQL timestamp without zone.
+const sqlLayout = "2006-01-02 15:04:05"
 
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -172,9 +183,10 @@ func parseRFC3339(s string, loc *time.Location) (time.Time, bool) {
 	}
 	offset := 0
 	switch {
-	case rest == "":
+	case rest == "" && loc != time.UTC:
 		t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, loc)
 		return t.UTC(), true
+	case rest == "":
 	case rest == "Z" || rest == "z":
 	case rest[0] == '+' || rest[0] == '-':
 		z := rest[1:]
@@ -209,8 +221,27 @@ func parseRFC3339(s string, loc *time.Location) (time.Time, bool) {
 	default:
 		return time.Time{}, false
 	}
-	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
-	return t.Add(-time.Duration(offset) * time.Second), true
+	// The fields are valid: the unix time is plain arithmetic, without
+	// time.Date's normalisation.
+	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	return time.Unix(unix, int64(nsec)).UTC(), true
+}
+
+// daysFromCivil returns the days from 1970-01-01 to a proleptic
+// Gregorian date (Howard Hinnant's days_from_civil).
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }
 
 func atoiN(s string) (int, bool) {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	_ "time/tzdata" // the zone tests need no system zone files
 )
 
 func TestTimeFormats(t *testing.T) {
@@ -82,7 +83,8 @@ func TestParsePath(t *testing.T) {
 // FuzzRFC3339 checks the time parser against the standard library:
 // whatever time.Parse reads as RFC 3339, so must it, to the same instant.
 func FuzzRFC3339(f *testing.F) {
-	for _, s := range []string{"2026-11-20T10:00:01Z", "2026-11-20T10:00:01.123456789+05:30", "1999-12-31T23:59:59-00:00", "2026-13-01T00:00:00Z"} {
+	for _, s := range []string{"2026-11-20T10:00:01Z", "2026-11-20T10:00:01.123456789+05:30", "1999-12-31T23:59:59-00:00", "2026-13-01T00:00:00Z",
+		"0000-03-01T00:00:00Z", "0001-01-01T00:00:00+14:00", "2000-02-29T23:59:59.999999999-23:59", "2100-02-29T00:00:00Z", "1600-02-29T00:00:00Z"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -99,4 +101,57 @@ func FuzzRFC3339(f *testing.F) {
 			t.Fatalf("%q: got %v, want %v", s, got, want)
 		}
 	})
+}
+
+// FuzzSQLLayout checks the fast path of the layout "2006-01-02 15:04:05"
+// against the standard library, in UTC and in a zone with daylight saving.
+func FuzzSQLLayout(f *testing.F) {
+	for _, s := range []string{"2026-11-20 09:54:35", "2024-02-29 12:00:00", "2023-02-29 00:00:00", "0001-01-01 00:00:00",
+		"9999-12-31 23:59:59", "1969-12-31 23:59:59", "2026-03-29 02:30:00", "2026-11-20 09:54:35.25", "2026-11-20T09:54:35", "2026-11-20 24:00:00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, zone := range []string{"", "Europe/Berlin"} {
+			loc := time.UTC
+			if zone != "" {
+				var err error
+				if loc, err = time.LoadLocation(zone); err != nil {
+					t.Fatal(err) // time/tzdata is linked in: cannot happen
+				}
+			}
+			want, werr := time.ParseInLocation(sqlLayout, s, loc)
+			tf, err := ParseTimeFormat(sqlLayout, zone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tf.Parse(s)
+			if (err != nil) != (werr != nil) {
+				t.Fatalf("%q in %q: error %v, the standard library's %v", s, zone, err, werr)
+			}
+			if err == nil && !got.Equal(want) {
+				t.Fatalf("%q in %q: got %v, want %v", s, zone, got, want)
+			}
+		}
+	})
+}
+
+// BenchmarkParseTime: the time formats of the checkout exports.
+func BenchmarkParseTime(b *testing.B) {
+	for _, c := range []struct{ format, value string }{
+		{"rfc3339", "2026-11-20T09:54:33.000Z"},
+		{"rfc3339", "2026-11-20T09:54:41Z"},
+		{sqlLayout, "2026-11-20 09:54:35"},
+	} {
+		b.Run(c.format+"/"+c.value, func(b *testing.B) {
+			f, err := ParseTimeFormat(c.format, "")
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if _, err := f.Parse(c.value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
