@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -169,11 +170,28 @@ func (r *Result) correlate(ctx context.Context) error {
 	first = nil
 	// Each component's records in time order, components shared out
 	// among the cores.
+	// Each record's time is read once, not at every comparison; only
+	// records of the same instant compare the rest of their provenance.
 	par.Split(len(comps), func(_, lo, hi int) {
+		var buf []timedID
 		for i := lo; i < hi; i++ {
 			c := &comps[i]
-			if ms := members[c.off : c.off+c.n]; len(ms) > 1 {
-				slices.SortFunc(ms, st.Compare)
+			ms := members[c.off : c.off+c.n]
+			if len(ms) < 2 {
+				continue
+			}
+			buf = buf[:0]
+			for _, id := range ms {
+				buf = append(buf, timedID{st.UnixNano(id), id})
+			}
+			slices.SortFunc(buf, func(a, b timedID) int {
+				if a.t != b.t {
+					return cmp.Compare(a.t, b.t)
+				}
+				return st.Compare(a.id, b.id)
+			})
+			for k, e := range buf {
+				ms[k] = e.id
 			}
 		}
 	})
@@ -189,7 +207,7 @@ func (r *Result) correlate(ctx context.Context) error {
 	for i := range comps {
 		order[i] = named{name: r.name(&comps[i]), orphan: comps[i].orphan(), idx: int32(i)}
 	}
-	slices.SortFunc(order, func(a, b named) int {
+	par.SortFunc(order, func(a, b named) int {
 		if a.orphan != b.orphan {
 			if a.orphan {
 				return 1
@@ -211,6 +229,12 @@ func (r *Result) correlate(ctx context.Context) error {
 	}
 	r.comps = sorted
 	return nil
+}
+
+// timedID is a record with its time, for sorting.
+type timedID struct {
+	t  int64
+	id record.ID
 }
 
 // correlateBlock is how many records are decoded between two unions.
