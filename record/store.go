@@ -719,6 +719,36 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 	return
 }
 
+// skipHead moves past the head to the keys without decoding it.
+func (d *body) skipHead() {
+	b, i := d.b, d.i
+	for k := 0; k < 4; k++ { // kind, status, currency, location
+		for b[i] >= 0x80 {
+			i++
+		}
+		i++
+	}
+	flags := b[i]
+	i++
+	n := 1 // position
+	if flags&flagNanos != 0 {
+		n++
+	}
+	if flags&flagAmount != 0 {
+		n++
+	}
+	for ; n > 0; n-- {
+		for b[i] >= 0x80 {
+			i++
+		}
+		i++
+	}
+	d.i = i
+	if flags&flagPK != 0 {
+		d.rawValue()
+	}
+}
+
 // Time returns when the record happened.
 func (s *Store) Time(id ID) time.Time { return time.Unix(0, s.UnixNano(id)).UTC() }
 
@@ -810,7 +840,7 @@ func (s *Store) Sym(str string) (Sym, bool) { return s.syms.lookup(str) }
 // with its type index and KeyID.
 func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		if t, k, inline := d.key(s); inline == nil {
 			fn(t, k)
@@ -822,7 +852,7 @@ func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
 // value.
 func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		t, _, inline := d.key(s)
 		fn(t, d.keyValue(s, t, inline))
@@ -833,7 +863,7 @@ func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
 // type).
 func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		if t, k, inline := d.key(s); t == typ && inline == nil {
 			return k, true
@@ -845,7 +875,7 @@ func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
 // KeyOf returns the value of the record's key of type typ (an index).
 func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		t, _, inline := d.key(s)
 		if t == typ {
@@ -860,7 +890,7 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 // its value (equal values have equal encodings). Nothing is allocated.
 func (s *Store) KeyIdent(id ID, typ int) (k KeyID, raw []byte, ok bool) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		if t, k, inline := d.key(s); t == typ {
 			return k, inline, true
@@ -873,7 +903,7 @@ func (s *Store) KeyIdent(id ID, typ int) (k KeyID, raw []byte, ok bool) {
 // values have equal encodings, and getting it allocates nothing.
 func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {
 	d := s.body(id)
-	d.head()
+	d.skipHead()
 	for n := d.uvarint(); n > 0; n-- {
 		t, k, inline := d.key(s)
 		if t != typ {
