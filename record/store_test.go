@@ -454,6 +454,11 @@ func TestUUIDAt(t *testing.T) {
 		if got, want := uuidAt(s), naive(s); got != want {
 			t.Fatalf("uuidAt(%q) = %d, want %d", s, got, want)
 		}
+		// and every value survives its encoding
+		enc := appendValue([]byte{0xAA}, s)[1:]
+		if got, n := decodeValue(enc, nil, nil); got != s || n != len(enc) || encodedLen(enc) != len(enc) {
+			t.Fatalf("%q encoded as %x decodes to %q (%d of %d bytes, encodedLen %d)", s, enc, got, n, len(enc), encodedLen(enc))
+		}
 	}
 }
 
@@ -507,5 +512,14 @@ func TestMemoryLargeValuesOnce(t *testing.T) {
 	st.Seal()
 	if got := st.Memory().Records; got >= 2*len(big) {
 		t.Errorf("Memory counts %d bytes of records for one %d-byte large value: counted once per segment", got, len(big))
+	}
+}
+
+// BenchmarkAppendValue: encoding an event id, a UUID behind a prefix.
+func BenchmarkAppendValue(b *testing.B) {
+	v := "evt_5dd4c7a1-52f7-43b6-ad91-26624276254e"
+	buf := make([]byte, 0, 64)
+	for b.Loop() {
+		buf = appendValue(buf[:0], v)
 	}
 }

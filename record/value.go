@@ -24,48 +24,59 @@ const (
 )
 
 // uuidAt returns where a canonical lower-case UUID starts in s, or -1.
-// A UUID has a dash 8 bytes in, so only dashes are candidates.
 func uuidAt(s string) int {
+	i, _ := findUUID(s)
+	return i
+}
+
+// findUUID returns where the first canonical lower-case UUID starts in
+// s (or -1) and its 16 bytes. A UUID has a dash 8 bytes in, so only
+// dashes are candidates.
+func findUUID(s string) (int, [16]byte) {
 	for from := 8; from+28 <= len(s); {
 		j := strings.IndexByte(s[from:len(s)-27], '-')
 		if j < 0 {
-			return -1
+			return -1, [16]byte{}
 		}
-		if i := from + j - 8; isUUID(s[i : i+36]) {
-			return i
+		i := from + j - 8
+		if u, ok := parseUUID(s[i:]); ok {
+			return i, u
 		}
 		from += j + 1
 	}
-	return -1
+	return -1, [16]byte{}
 }
 
-// isHex marks the lower-case hex digits.
-var isHex = [256]bool{
-	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
-	'a': true, 'b': true, 'c': true, 'd': true, 'e': true, 'f': true,
-}
+// hexVal is the value of each lower-case hex digit; 0xff for any other
+// byte.
+var hexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
 
-func isUUID(s string) bool {
+// uuidDigits are the offsets of the 32 hex digits of a canonical UUID.
+var uuidDigits = [32]uint8{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17,
+	19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}
+
+// parseUUID reads the canonical lower-case UUID at the start of s (36
+// bytes or more) into its 16 bytes, in one pass.
+func parseUUID(s string) (u [16]byte, ok bool) {
 	s = s[:36]
 	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return false
+		return u, false
 	}
-	for i := 0; i < 36; i++ {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			continue
-		}
-		if !isHex[s[i]] {
-			return false
-		}
+	var bad byte
+	for k := range u {
+		hi, lo := hexVal[s[uuidDigits[2*k]]], hexVal[s[uuidDigits[2*k+1]]]
+		bad |= hi | lo
+		u[k] = hi<<4 | lo&0x0f
 	}
-	return true
-}
-
-func unhex(c byte) byte {
-	if c <= '9' {
-		return c - '0'
-	}
-	return c - 'a' + 10
+	return u, bad&0xf0 == 0
 }
 
 const hexDigits = "0123456789abcdef"
@@ -73,18 +84,10 @@ const hexDigits = "0123456789abcdef"
 // appendValue encodes v (mode 0 or 2) onto b.
 func appendValue(b []byte, v string) []byte {
 	if len(v) >= 36 {
-		if i := uuidAt(v); i >= 0 {
+		if i, u := findUUID(v); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i)<<2|modeUUID)
 			b = append(b, v[:i]...)
-			u := v[i : i+36]
-			for j := 0; j < 36; {
-				if u[j] == '-' {
-					j++
-					continue
-				}
-				b = append(b, unhex(u[j])<<4|unhex(u[j+1]))
-				j += 2
-			}
+			b = append(b, u[:]...)
 			rest := v[i+36:]
 			b = binary.AppendUvarint(b, uint64(len(rest)))
 			return append(b, rest...)
