@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/vm"
 	"github.com/expr-lang/expr/vm/runtime"
 )
@@ -42,6 +43,8 @@ type fastCtx struct {
 	ptr []any
 	// scratch holds a helper's argument converted to records.
 	scratch []*RecordView
+	// mem counts the array elements built, against the VM's budget.
+	mem int
 }
 
 // bailout is the panic value that abandons a fast evaluation.
@@ -64,14 +67,45 @@ func compileFast(p *vm.Program) *fastProg {
 	if !ok {
 		return nil
 	}
+	if n := len(p.Bytecode); n > 0 && p.Bytecode[n-1] == vm.OpCast && p.Arguments[n-1] == castBool {
+		// Compiled with expr.AsBool: the VM ends with runtime.ToBool,
+		// which makes nil false and any other non-bool an error.
+		inner := fn
+		fn = func(c *fastCtx) any {
+			switch v := inner(c).(type) {
+			case nil:
+				return false
+			case bool:
+				return v
+			}
+			bail()
+			return nil
+		}
+	}
 	return &fastProg{fn: fn}
+}
+
+// castBool is OpCast's argument for runtime.ToBool (vm.go).
+const castBool = 3
+
+// memoryBudget is the VM's: the elements of the arrays one run builds
+// (filter results, array literals) may not reach it.
+var memoryBudget = int(conf.DefaultMemoryBudget)
+
+// grow counts n more array elements against the budget, as the VM's
+// memGrow does; reaching it gives up (the VM then reports it).
+func (c *fastCtx) grow(n int) {
+	c.mem += n
+	if c.mem >= memoryBudget {
+		bail()
+	}
 }
 
 // run evaluates the program; ok is false when it gave up, and the VM
 // must run the program instead. Any panic gives up: even a bug here can
 // cost only time, not a wrong verdict.
 func (f *fastProg) run(ctx *fastCtx, env *InstanceEnv) (out any, ok bool) {
-	ctx.env, ctx.ptr = env, ctx.ptr[:0]
+	ctx.env, ctx.ptr, ctx.mem = env, ctx.ptr[:0], 0
 	defer func() {
 		if r := recover(); r != nil {
 			out, ok = nil, false
@@ -139,6 +173,7 @@ func fastCompile(n ast.Node) (fastFn, bool) {
 			items[i] = fn
 		}
 		return func(c *fastCtx) any {
+			c.grow(len(items))
 			out := make([]any, len(items))
 			for i, fn := range items {
 				out[i] = fn(c)
@@ -299,10 +334,11 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 	}
 	if get := recordGetter(name); get != nil {
 		return func(c *fastCtx) any {
-			if r, ok := obj(c).(*RecordView); ok && r != nil {
+			o := obj(c)
+			if r, ok := o.(*RecordView); ok && r != nil {
 				return get(r)
 			}
-			return fetchName(obj(c), name)
+			return fetchName(o, name)
 		}
 	}
 	return func(c *fastCtx) any { return fetchName(obj(c), name) }
@@ -608,6 +644,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 					out = append(out, e)
 				}
 			}
+			c.grow(len(out))
 			if out == nil {
 				out = []any{}
 			}
@@ -718,7 +755,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		return nil, false
 	}
 	f := fastFuncs[id.Value]
-	if f == nil {
+	if f == nil || len(n.Arguments) == 0 {
 		return nil, false
 	}
 	args := make([]fastFn, len(n.Arguments))

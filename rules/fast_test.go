@@ -116,11 +116,32 @@ func TestFastMatchesVM(t *testing.T) {
 	}
 	var machine vm.VM
 	ctx := &fastCtx{}
+	type program struct {
+		src string
+		p   *vm.Program
+	}
+	var progs []program
 	for _, src := range fastCases {
 		p, err := expr.Compile(src, options()...)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)
 		}
+		progs = append(progs, program{src, p})
+		// when and expr are compiled to end in a conversion to bool
+		// (nil is false, anything else not a bool an error)
+		if p, err := expr.Compile(src, options(expr.AsBool())...); err == nil {
+			progs = append(progs, program{src + " [as bool]", p})
+		}
+	}
+	for _, src := range []string{`vars.typo`, `vars.order`, `first(vars.refunded)`, `len(records) > 1 ? vars.missing : true`, `first(by_kind.order ?? [])`} {
+		p, err := expr.Compile(src, options(expr.AsBool())...)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		progs = append(progs, program{src + " [as bool]", p})
+	}
+	for _, pr := range progs {
+		src, p := pr.src, pr.p
 		f := compileFast(p)
 		if f == nil {
 			t.Errorf("%s: not taken by the fast path", src)
@@ -152,6 +173,38 @@ func TestFastMatchesVM(t *testing.T) {
 	}
 }
 
+// TestFastMemoryBudget: the VM refuses to build more than its memory
+// budget of array elements in one run; the fast path must not answer
+// where it does.
+func TestFastMemoryBudget(t *testing.T) {
+	env := &InstanceEnv{ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
+	for i := range 1001 {
+		env.Records = append(env.Records, &RecordView{ID: record.ID(i), RecordEnv: RecordEnv{Kind: "charge", Amount: 1, HasAmount: true}})
+	}
+	var machine vm.VM
+	for _, src := range []string{
+		`all(records, any(filter(records, .kind == "charge"), .amount > 0))`, // 1001 x 1001 elements
+		`all(records, len([1, 2, 3]) == 3)`,                                  // 3,003
+	} {
+		p, err := expr.Compile(src, options()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, werr := machine.Run(p, env)
+		f := compileFast(p)
+		if f == nil {
+			t.Fatalf("%s: not taken by the fast path", src)
+		}
+		got, ok := f.run(&fastCtx{}, env)
+		switch {
+		case werr != nil && ok:
+			t.Errorf("%s: the VM fails (%v), the fast path answers %v", src, werr, got)
+		case werr == nil && (!ok || got != want):
+			t.Errorf("%s: the VM answers %v, the fast path %v (answered: %v)", src, want, got, ok)
+		}
+	}
+}
+
 // TestFastRefuses: expressions with anything the fast path does not
 // take are left to the VM whole.
 func TestFastRefuses(t *testing.T) {
@@ -172,6 +225,8 @@ func TestFastRefuses(t *testing.T) {
 		`root startsWith "o"`,
 		`records[0].time.Year()`,
 		`{"a": 1}`,
+		`total() == 0`,
+		`distinct()`,
 	} {
 		p, err := expr.Compile(src, options()...)
 		if err != nil {

@@ -83,9 +83,27 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 			v.n.allRecords, v.n.allSteps, v.n.keys, v.n.allKeys, v.n.attrs = true, true, true, true, true
 		}
 	case *ast.BuiltinNode:
-		if x.Name == "toJSON" || x.Name == "string" {
+		switch x.Name {
+		case "toJSON", "string":
 			// May render a whole record, keys and attributes included.
 			v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+		case "get":
+			// get(record, "keys") is record.keys, read whole; any other
+			// name may be either.
+			name := ""
+			if len(x.Arguments) == 2 {
+				if s, ok := x.Arguments[1].(*ast.StringNode); ok {
+					name = s.Value
+				}
+			}
+			switch name {
+			case "keys":
+				v.n.keys, v.n.allKeys = true, true
+			case "attrs":
+				v.n.attrs = true
+			default:
+				v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+			}
 		}
 	case *ast.CallNode:
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "sprintf" {

@@ -63,6 +63,13 @@ func TestEnvNeeds(t *testing.T) {
 	if !n.attrs {
 		t.Error("attrs are read")
 	}
+	for _, src := range []string{`get(records[0], "attrs").reason == "x"`, `get(vars.order, root) != nil`} {
+		g := newEnvNeeds()
+		g.add(src)
+		if !g.attrs {
+			t.Errorf("%s: attrs are read", src)
+		}
+	}
 	n.add(`steps[root].state == "x"`)
 	if !n.allSteps {
 		t.Error("a computed step name must build every step")
@@ -89,6 +96,8 @@ func TestEnvNeedsKeys(t *testing.T) {
 		{[]string{`first(records)["keys"].charge_id == ""`}, 0b0010},
 		{[]string{`vars.charges[0].amount == vars.order.amount`, `records[-1].keys.order_id != ""`}, 0b0001},
 		{[]string{`records[len(records)-1].keys.order_id != ""`}, ^uint64(0)},
+		{[]string{`get(get(records[0], "keys"), "charge_id") != ""`}, ^uint64(0)},
+		{[]string{`get(first(records), root) != nil`}, ^uint64(0)},
 		{[]string{`distinct(records, root)`}, ^uint64(0)},
 		{[]string{`toJSON(first(records)) != ""`}, ^uint64(0)},
 		{[]string{`sprintf("%v", first(records)) != ""`}, ^uint64(0)},
