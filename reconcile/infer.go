@@ -46,6 +46,7 @@ type inferer struct {
 	groups   []delivery
 	attempts [][]evid // one step's evidence by attempt (byAttempt)
 	verdicts []verdict
+	kinds    []record.Sym // of the instance's records, for the judge
 }
 
 type seenDelivery struct {
@@ -95,6 +96,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
 	in.InGrace = asOf.Sub(in.Start) < r.In.Grace
+	x.kinds = x.kinds[:0]
 	if in.Orphan {
 		return in, nil
 	}
@@ -120,6 +122,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		// same event delivered again.
 		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
 		src, kind, status := h.Source, h.Kind, h.Status
+		x.kinds = append(x.kinds, kind)
 		dup := false
 		if m.DeliveryType >= 0 && ok {
 			dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}

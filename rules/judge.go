@@ -81,11 +81,20 @@ func (m *Model) Judger(st *record.Store) *Judger {
 // process's invariants. Instances outside the window or within grace get
 // none.
 func (jr *Judger) Judge(in *saga.Instance) []*saga.Finding {
+	return jr.JudgeKinds(in, nil)
+}
+
+// JudgeKinds is Judge for a caller that has already read each record's
+// kind: kinds[i] is the kind of in.Records[i] (nil: read them here).
+func (jr *Judger) JudgeKinds(in *saga.Instance, kinds []record.Sym) []*saga.Finding {
 	m, st := jr.m, jr.st
 	if !in.InWindow || in.InGrace {
 		return nil
 	}
-	j := judge{m: m, st: st, in: in, jr: jr, rec: &jr.rec}
+	if len(kinds) != len(in.Records) {
+		kinds = nil
+	}
+	j := judge{m: m, st: st, in: in, jr: jr, rec: &jr.rec, kinds: kinds}
 	if in.Orphan {
 		j.orphan()
 		return j.out
@@ -114,6 +123,17 @@ type judge struct {
 	jr  *Judger
 	out []*saga.Finding
 	rec *record.Record // the Judger's, reused
+	// kinds, when set, are the kinds of in.Records, read by the caller.
+	kinds []record.Sym
+}
+
+// kind returns the kind of in.Records[i].
+func (j *judge) kind(i int) record.Sym {
+	if j.kinds != nil {
+		return j.kinds[i]
+	}
+	_, kind, _ := j.st.Sig(j.in.Records[i])
+	return kind
 }
 
 func (j *judge) add(code saga.Code, sev saga.Severity, step, subject, msg string, evidence []record.ID) {
@@ -239,8 +259,8 @@ func (j *judge) deadLetters() {
 	// The first step each dead letter is evidence of (-1: none), found in
 	// one pass over the steps' evidence.
 	var stepOf map[record.ID]int
-	for _, id := range j.in.Records {
-		if _, kind, _ := j.st.Sig(id); kind == dead {
+	for i, id := range j.in.Records {
+		if j.kind(i) == dead {
 			if stepOf == nil {
 				stepOf = map[record.ID]int{}
 			}
@@ -425,8 +445,8 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 			env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 		}
 	} else if len(needs.kinds) > 0 {
-		for _, id := range j.in.Records {
-			if _, kind, _ := j.st.Sig(id); jr.needKind[kind] {
+		for i, id := range j.in.Records {
+			if jr.needKind[j.kind(i)] {
 				v := get(id)
 				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 			}
