@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -170,7 +171,11 @@ type Writer struct {
 	// last symbol of each head field (headSym)
 	last  [4]symEntry
 	types []uint8 // the type of each non-empty key of the record being added
-	n     int
+	// keyNames and keyTypes remember the type of the previous record's
+	// n-th key by its name.
+	keyNames [MaxKeyTypes]string
+	keyTypes [MaxKeyTypes]uint8
+	n        int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
@@ -345,7 +350,12 @@ func (w *Writer) add(r *Record) error {
 		if k.Value == "" {
 			continue
 		}
-		t := w.s.KeyTypeIndex(k.Name)
+		var t int
+		if n := len(w.types); n < len(w.keyNames) && w.keyNames[n] == k.Name {
+			t = int(w.keyTypes[n]) // a source gives its keys in the same order
+		} else if t = w.s.KeyTypeIndex(k.Name); t >= 0 && n < len(w.keyNames) {
+			w.keyNames[n], w.keyTypes[n] = strings.Clone(k.Name), uint8(t) // the name may view a buffer
+		}
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
 		}

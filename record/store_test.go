@@ -523,3 +523,36 @@ func BenchmarkAppendValue(b *testing.B) {
 		buf = appendValue(buf[:0], v)
 	}
 }
+
+// TestKeyOrder: a writer remembers the type of each key position; keys
+// given in another order, a different set, or an unknown name must not
+// be taken for the previous record's.
+func TestKeyOrder(t *testing.T) {
+	st := NewStore([]string{"order_id", "event_id", "charge_id"}, nil)
+	w := st.Writer("s")
+	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+	recs := [][]KV{
+		{{"order_id", "o1"}, {"event_id", "e1"}},
+		{{"event_id", "e2"}, {"order_id", "o2"}},
+		{{"charge_id", "c3"}},
+		{{"order_id", "o4"}, {"event_id", ""}, {"charge_id", "c4"}},
+		{{"order_id", "o5"}, {"charge_id", "c5"}},
+	}
+	for i, keys := range recs {
+		if err := w.Add(&Record{Kind: "k", Time: at, Keys: keys, Prov: Provenance{Loc: "f", Pos: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Add(&Record{Kind: "k", Time: at, Keys: []KV{{"order_id", "o6"}, {"evnt_id", "e6"}}}); err == nil || !strings.Contains(err.Error(), "evnt_id") {
+		t.Errorf("an unknown key type: %v", err)
+	}
+	st.Seal()
+	for i, keys := range recs {
+		for _, k := range keys {
+			got, ok := st.KeyOf(ID(i), st.KeyTypeIndex(k.Name))
+			if got != k.Value || ok != (k.Value != "") {
+				t.Errorf("record %d: %s = %q (%v), want %q", i, k.Name, got, ok, k.Value)
+			}
+		}
+	}
+}
