@@ -20,8 +20,9 @@ import (
 // It takes only the expressions invariants mostly use — members of the
 // env, records and steps; indexes; filter/count/any/all/none/one, len,
 // first, last, and find and findLast, which the optimiser makes of
-// filter(...)[0] and last(filter(...)); distinct, ids, total; comparisons, logic, in, ??,
-// arithmetic, arrays and conditionals — and mirrors, operation by
+// filter(...)[0] and last(filter(...)); distinct, ids, total;
+// comparisons, logic, in, ??, arithmetic, arrays and conditionals; the
+// conversion to bool of expr.AsBool — and mirrors, operation by
 // operation, what expr's compiler emits for them: the same dereferences,
 // the same runtime helpers (runtime.Equal, runtime.Less, runtime.In ...),
 // the same value types ([]any from filter and array literals). A program
@@ -102,8 +103,8 @@ func (c *fastCtx) grow(n int) {
 }
 
 // run evaluates the program; ok is false when it gave up, and the VM
-// must run the program instead. Any panic gives up: even a bug here can
-// cost only time, not a wrong verdict.
+// must run the program instead. Any panic gives up, so that one raised
+// by a helper or the runtime — or by a bug here — costs only time.
 func (f *fastProg) run(ctx *fastCtx, env *InstanceEnv) (out any, ok bool) {
 	ctx.env, ctx.ptr, ctx.mem = env, ctx.ptr[:0], 0
 	defer func() {
