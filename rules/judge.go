@@ -395,7 +395,8 @@ func (j *judge) invariants() {
 func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 	jr, needs := j.jr, j.m.needs
 	env := &p.env
-	env.Root, env.Outcome, env.Records, env.Vars = j.in.Root, string(j.in.Outcome), env.Records[:0], nil
+	env.Root, env.Outcome, env.Records = j.in.Root, string(j.in.Outcome), env.Records[:0]
+	clear(env.Vars) // kept: a new map per instance cost more than the rest of setVars
 	clear(env.ByKind)
 	clear(env.Steps)
 	nv := 0
