@@ -8,7 +8,6 @@ import (
 	"hash/maphash"
 	"math"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 )
@@ -354,7 +353,7 @@ func (w *Writer) add(r *Record) error {
 		if n := len(w.types); n < len(w.keyNames) && w.keyNames[n] == k.Name {
 			t = int(w.keyTypes[n]) // a source gives its keys in the same order
 		} else if t = w.s.KeyTypeIndex(k.Name); t >= 0 && n < len(w.keyNames) {
-			w.keyNames[n], w.keyTypes[n] = strings.Clone(k.Name), uint8(t) // the name may view a buffer
+			w.keyNames[n], w.keyTypes[n] = w.s.keyTypes[t], uint8(t) // the store's copy: k.Name may view a buffer
 		}
 		if t < 0 {
 			return fmt.Errorf("unknown key type %q", k.Name)
