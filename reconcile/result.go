@@ -39,7 +39,7 @@ func (r *Result) evaluate(x *inferer, i int) (*saga.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	in.Findings = x.judge.JudgeKinds(in, x.kinds)
+	in.Findings = x.judge.Judge(in, x.kinds)
 	return in, nil
 }
 

@@ -320,15 +320,17 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 	}
 	if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method {
 		if id, ok := inner.Node.(*ast.IdentifierNode); ok && id.Value == "steps" {
-			if step, ok := inner.Property.(*ast.StringNode); ok && isStepField(name) {
-				// steps.capture_payment.succeeded
-				stepName := step.Value
-				return func(c *fastCtx) any {
-					sv := c.env.Steps[stepName]
-					if sv == nil {
-						bail()
+			if step, ok := inner.Property.(*ast.StringNode); ok {
+				if get := stepGetter(name); get != nil {
+					// steps.capture_payment.succeeded
+					stepName := step.Value
+					return func(c *fastCtx) any {
+						sv := c.env.Steps[stepName]
+						if sv == nil {
+							bail()
+						}
+						return get(sv)
 					}
-					return stepField(sv, name)
 				}
 			}
 		}
@@ -345,29 +347,37 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 	return func(c *fastCtx) any { return fetchName(obj(c), name) }
 }
 
-func isStepField(name string) bool {
+// stepGetter returns the accessor of a step's field, or nil.
+func stepGetter(name string) func(*StepView) any {
 	switch name {
-	case "state", "attempts", "requested", "succeeded", "failed", "unknown", "evidence":
-		return true
+	case "state":
+		return func(s *StepView) any { return s.State }
+	case "attempts":
+		return func(s *StepView) any { return s.Attempts }
+	case "requested":
+		return func(s *StepView) any { return s.Requested }
+	case "succeeded":
+		return func(s *StepView) any { return s.Succeeded }
+	case "failed":
+		return func(s *StepView) any { return s.Failed }
+	case "unknown":
+		return func(s *StepView) any { return s.Unknown }
+	case "evidence":
+		return func(s *StepView) any { return s.Evidence }
 	}
-	return false
+	return nil
 }
 
 // recordGetter returns the accessor of a record's field, or nil.
 func recordGetter(name string) func(*RecordView) any {
+	if str := recordStrGetter(name); str != nil {
+		return func(r *RecordView) any { return str(r) }
+	}
 	switch name {
-	case "kind":
-		return func(r *RecordView) any { return r.Kind }
-	case "status":
-		return func(r *RecordView) any { return r.Status }
-	case "source":
-		return func(r *RecordView) any { return r.Source }
 	case "amount":
 		return func(r *RecordView) any { return r.Amount }
 	case "has_amount":
 		return func(r *RecordView) any { return r.HasAmount }
-	case "currency":
-		return func(r *RecordView) any { return r.Currency }
 	case "time":
 		return func(r *RecordView) any { return r.Time }
 	case "keys":
@@ -376,6 +386,21 @@ func recordGetter(name string) func(*RecordView) any {
 		return func(r *RecordView) any { return r.Attrs }
 	case "id":
 		return func(r *RecordView) any { return r.ID }
+	}
+	return nil
+}
+
+// recordStrGetter returns the accessor of a record's string field, or nil.
+func recordStrGetter(name string) func(*RecordView) string {
+	switch name {
+	case "kind":
+		return func(r *RecordView) string { return r.Kind }
+	case "status":
+		return func(r *RecordView) string { return r.Status }
+	case "source":
+		return func(r *RecordView) string { return r.Source }
+	case "currency":
+		return func(r *RecordView) string { return r.Currency }
 	}
 	return nil
 }
@@ -418,17 +443,8 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 				}
 			}
 		}
-		var get func(*RecordView) string
-		switch name {
-		case "kind":
-			get = func(r *RecordView) string { return r.Kind }
-		case "status":
-			get = func(r *RecordView) string { return r.Status }
-		case "source":
-			get = func(r *RecordView) string { return r.Source }
-		case "currency":
-			get = func(r *RecordView) string { return r.Currency }
-		default:
+		get := recordStrGetter(name)
+		if get == nil {
 			return nil
 		}
 		rec, ok := fastCompile(n.Node)
@@ -485,51 +501,19 @@ func fetchName(o any, name string) any {
 }
 
 func stepField(s *StepView, name string) any {
-	switch name {
-	case "state":
-		return s.State
-	case "attempts":
-		return s.Attempts
-	case "requested":
-		return s.Requested
-	case "succeeded":
-		return s.Succeeded
-	case "failed":
-		return s.Failed
-	case "unknown":
-		return s.Unknown
-	case "evidence":
-		return s.Evidence
+	get := stepGetter(name)
+	if get == nil {
+		bail()
 	}
-	bail()
-	return nil
+	return get(s)
 }
 
 func recordField(r *RecordView, name string) any {
-	switch name {
-	case "kind":
-		return r.Kind
-	case "status":
-		return r.Status
-	case "source":
-		return r.Source
-	case "amount":
-		return r.Amount
-	case "has_amount":
-		return r.HasAmount
-	case "currency":
-		return r.Currency
-	case "time":
-		return r.Time
-	case "keys":
-		return r.Keys
-	case "attrs":
-		return r.Attrs
-	case "id":
-		return r.ID
+	get := recordGetter(name)
+	if get == nil {
+		bail()
 	}
-	bail()
-	return nil
+	return get(r)
 }
 
 // fetchIndex is runtime.Fetch with an index: negative counts from the end.

@@ -79,14 +79,9 @@ func (m *Model) Judger(st *record.Store) *Judger {
 // Judge returns the findings of one instance: the generic saga rules
 // (order, SLA, compensation, dead letters, duplicates, linking) and the
 // process's invariants. Instances outside the window or within grace get
-// none.
-func (jr *Judger) Judge(in *saga.Instance) []*saga.Finding {
-	return jr.JudgeKinds(in, nil)
-}
-
-// JudgeKinds is Judge for a caller that has already read each record's
-// kind: kinds[i] is the kind of in.Records[i] (nil: read them here).
-func (jr *Judger) JudgeKinds(in *saga.Instance, kinds []record.Sym) []*saga.Finding {
+// none. kinds are the kinds of in.Records, as the caller has read them
+// already (nil: they are read here).
+func (jr *Judger) Judge(in *saga.Instance, kinds []record.Sym) []*saga.Finding {
 	m, st := jr.m, jr.st
 	if !in.InWindow || in.InGrace {
 		return nil

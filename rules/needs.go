@@ -29,7 +29,7 @@ func (n *envNeeds) add(src string) {
 	tree, err := parser.Parse(src)
 	if err != nil {
 		// It compiled elsewhere; be safe and build everything.
-		n.allRecords, n.allSteps, n.keys, n.attrs, n.allKeys = true, true, true, true, true
+		n.everything()
 		return
 	}
 	v := &needsVisitor{n: n, bare: map[string]int{}, named: map[string]int{}}
@@ -56,6 +56,15 @@ type needsVisitor struct {
 	keys, namedKeys int
 }
 
+// wholeRecords: records are read whole, every key and attribute.
+func (n *envNeeds) wholeRecords() { n.keys, n.allKeys, n.attrs = true, true, true }
+
+// everything: the whole environment is read.
+func (n *envNeeds) everything() {
+	n.wholeRecords()
+	n.allRecords, n.allSteps = true, true
+}
+
 // keyTypes returns the bit mask of key types (indexes into types) that
 // records' keys must hold for the expressions.
 func (n *envNeeds) keyTypes(types []string) uint64 {
@@ -80,13 +89,13 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 		v.bare[x.Value]++
 		if x.Value == "$env" {
 			// The environment itself, by any name: build all of it.
-			v.n.allRecords, v.n.allSteps, v.n.keys, v.n.allKeys, v.n.attrs = true, true, true, true, true
+			v.n.everything()
 		}
 	case *ast.BuiltinNode:
 		switch x.Name {
 		case "toJSON", "string":
 			// May render a whole record, keys and attributes included.
-			v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+			v.n.wholeRecords()
 		case "get":
 			// get(record, "keys") is record.keys, read whole; any other
 			// name may be either.
@@ -102,12 +111,12 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 			case "attrs":
 				v.n.attrs = true
 			default:
-				v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+				v.n.wholeRecords()
 			}
 		}
 	case *ast.CallNode:
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "sprintf" {
-			v.n.keys, v.n.allKeys, v.n.attrs = true, true, true
+			v.n.wholeRecords()
 		}
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids") {
 			v.n.keys = true
@@ -126,7 +135,7 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 		}
 		if !ok {
 			// A computed member of a record may be anything.
-			v.n.keys, v.n.attrs, v.n.allKeys = true, true, true
+			v.n.wholeRecords()
 			return
 		}
 		switch name.Value {
