@@ -728,31 +728,40 @@ func (d *body) head() (kind, status, currency, loc Sym, flags byte, pos, amount 
 	return
 }
 
-// skipHead moves past the head to the keys without decoding it.
-func (d *body) skipHead() {
-	b, i := d.b, d.i
-	for k := 0; k < 4; k++ { // kind, status, currency, location
-		for b[i] >= 0x80 {
-			i++
-		}
-		i++
-	}
-	flags := b[i]
-	i++
-	n := 1 // position
-	if flags&flagNanos != 0 {
-		n++
-	}
-	if flags&flagAmount != 0 {
-		n++
-	}
+// skipVarints returns the position after the n varints (signed or not)
+// at b[i:], found by their continuation bits without decoding them.
+func skipVarints(b []byte, i, n int) int {
 	for ; n > 0; n-- {
 		for b[i] >= 0x80 {
 			i++
 		}
 		i++
 	}
-	d.i = i
+	return i
+}
+
+// headSymbols is how many symbols start a body: kind, status, currency,
+// location; the flags follow.
+const headSymbols = 4
+
+// skipHead moves past the head to the keys without decoding it.
+func (d *body) skipHead() {
+	d.i = skipVarints(d.b, d.i, headSymbols)
+	flags := d.b[d.i]
+	d.i++
+	if flags&flagNanos != 0 {
+		d.i = skipVarints(d.b, d.i, 1)
+	}
+	d.skipAfterTime(flags)
+}
+
+// skipAfterTime moves past the position, the amount and the primary key.
+func (d *body) skipAfterTime(flags byte) {
+	n := 1 // position
+	if flags&flagAmount != 0 {
+		n++
+	}
+	d.i = skipVarints(d.b, d.i, n)
 	if flags&flagPK != 0 {
 		d.rawValue()
 	}
@@ -784,13 +793,7 @@ func (s *Store) HeadKey(id ID, typ int) (h Head, k KeyID, raw []byte, ok bool) {
 	if typ < 0 {
 		return h, 0, nil, false
 	}
-	d.varint() // position
-	if flags&flagAmount != 0 {
-		d.varint()
-	}
-	if flags&flagPK != 0 {
-		d.rawValue()
-	}
+	d.skipAfterTime(flags)
 	for n := d.uvarint(); n > 0; n-- {
 		if t, k, inline := d.key(s); t == typ {
 			return h, k, inline, true
@@ -805,14 +808,7 @@ func (s *Store) UnixNano(id ID) int64 {
 	seg, i := s.at(id)
 	ns := (seg.base + int64(seg.secs.at(i))) * 1e9
 	b := seg.blob.from(seg.offs.at(i))
-	// Skip the four symbols to the flags.
-	p := 0
-	for k := 0; k < 4; k++ {
-		for b[p] >= 0x80 {
-			p++
-		}
-		p++
-	}
+	p := skipVarints(b, 0, headSymbols)
 	if b[p]&flagNanos != 0 {
 		n, _ := binary.Uvarint(b[p+1:])
 		ns += int64(n)

@@ -403,7 +403,7 @@ func TestHeadKey(t *testing.T) {
 	}
 }
 
-// TestUUIDAt: the dash-guided search finds the first canonical UUID
+// TestUUIDAt: the dash-guided search (findUUID) finds the first canonical UUID
 // exactly where trying every position does.
 func TestUUIDAt(t *testing.T) {
 	naive := func(s string) int {
@@ -451,8 +451,8 @@ func TestUUIDAt(t *testing.T) {
 		cases = append(cases, string(b))
 	}
 	for _, s := range cases {
-		if got, want := uuidAt(s), naive(s); got != want {
-			t.Fatalf("uuidAt(%q) = %d, want %d", s, got, want)
+		if got, _ := findUUID(s); got != naive(s) {
+			t.Fatalf("findUUID(%q) = %d, want %d", s, got, naive(s))
 		}
 		// and every value survives its encoding
 		enc := appendValue([]byte{0xAA}, s)[1:]

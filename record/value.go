@@ -23,12 +23,6 @@ const (
 	modeSym   = 3
 )
 
-// uuidAt returns where a canonical lower-case UUID starts in s, or -1.
-func uuidAt(s string) int {
-	i, _ := findUUID(s)
-	return i
-}
-
 // findUUID returns where the first canonical lower-case UUID starts in
 // s (or -1) and its 16 bytes. A UUID has a dash 8 bytes in, so only
 // dashes are candidates.
