@@ -39,24 +39,19 @@ type inferer struct {
 	hasDead  bool
 	matches  []rules.Match
 	ev       [][]evid
-	// seen: delivery -> index into groups, searched in order for a small
-	// instance, else through seenMap.
-	seen     []seenDelivery
-	seenMap  map[deliveryKey]int
+	// groups are the instance's deliveries, found by key in a search of
+	// the list for a small instance, else through seen.
 	groups   []delivery
-	attempts [][]evid // one step's evidence by attempt (byAttempt)
+	seen     map[deliveryKey]int // key -> index into groups
+	attempts [][]evid            // one step's evidence by attempt (byAttempt)
 	verdicts []verdict
 	kinds    []record.Sym // of the instance's records, for the judge
-}
-
-type seenDelivery struct {
-	key   deliveryKey
-	group int
 }
 
 // delivery is the records of one delivery key: the first, then the
 // repeated deliveries, if any.
 type delivery struct {
+	key   deliveryKey
 	first record.ID
 	again []record.ID
 }
@@ -73,9 +68,50 @@ type deliveryKey struct {
 
 func (r *Result) newInferer() *inferer {
 	m := r.Model
-	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seenMap: map[deliveryKey]int{}}
+	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
 	return x
+}
+
+func (x *inferer) resetDeliveries(small bool) {
+	x.groups = x.groups[:0]
+	if small {
+		return // seen is not used
+	}
+	if len(x.seen) > 1024 {
+		// Clearing costs the map's capacity, which never shrinks: after a
+		// huge instance, start a new one rather than clear it for every
+		// large instance after.
+		x.seen = map[deliveryKey]int{}
+	} else {
+		clear(x.seen)
+	}
+}
+
+// deliver files record id under its delivery key — the same key from one
+// source and kind is the same event delivered again — and reports
+// whether an earlier record had it.
+func (x *inferer) deliver(dk deliveryKey, id record.ID, small bool) bool {
+	g := -1
+	if small {
+		for i := range x.groups {
+			if x.groups[i].key == dk {
+				g = i
+				break
+			}
+		}
+	} else if i, ok := x.seen[dk]; ok {
+		g = i
+	}
+	if g >= 0 {
+		x.groups[g].again = append(x.groups[g].again, id)
+		return true
+	}
+	if !small {
+		x.seen[dk] = len(x.groups)
+	}
+	x.groups = append(x.groups, delivery{key: dk, first: id})
+	return false
 }
 
 func (x *inferer) instance(ci int) (*saga.Instance, error) {
@@ -104,50 +140,16 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	for i := range x.ev {
 		x.ev[i] = x.ev[i][:0]
 	}
-	x.seen = x.seen[:0]
 	small := len(ms) <= smallInstance
-	if !small {
-		if len(x.seenMap) > 1024 {
-			// Clearing costs the map's capacity, which never shrinks:
-			// after a huge instance, start a new one rather than clear
-			// it for every large instance after.
-			x.seenMap = map[deliveryKey]int{}
-		} else {
-			clear(x.seenMap)
-		}
-	}
-	x.groups = x.groups[:0]
+	x.resetDeliveries(small)
 	for _, id := range ms {
-		// Deliveries: the same delivery key from one source and kind is the
-		// same event delivered again.
 		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
 		src, kind, status := h.Source, h.Kind, h.Status
 		x.kinds = append(x.kinds, kind)
 		dup := false
 		if m.DeliveryType >= 0 && ok {
 			dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
-			g := -1
-			if small {
-				for _, s := range x.seen {
-					if s.key == dk {
-						g = s.group
-						break
-					}
-				}
-			} else if i, ok := x.seenMap[dk]; ok {
-				g = i
-			}
-			if g >= 0 {
-				dup = true
-				x.groups[g].again = append(x.groups[g].again, id)
-			} else {
-				if small {
-					x.seen = append(x.seen, seenDelivery{dk, len(x.groups)})
-				} else {
-					x.seenMap[dk] = len(x.groups)
-				}
-				x.groups = append(x.groups, delivery{first: id})
-			}
+			dup = x.deliver(dk, id, small)
 		}
 		var err error
 		x.matches, err = x.cls.Classify(id, src, kind, status, x.matches[:0])

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -280,5 +281,44 @@ process:
 		if !strings.Contains(msg, want) {
 			t.Errorf("message %q lacks %q", msg, want)
 		}
+	}
+}
+
+// TestDuplicateDeliveryInLargeInstance: an instance of more than 32
+// records finds repeated deliveries through a map rather than a list; it
+// must find the same ones.
+func TestDuplicateDeliveryInLargeInstance(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "duplicate_delivery")
+	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 { // notifications of their own, each delivered once
+		fmt.Fprintf(f, `{"event_id":"evt_extra_%d","type":"CustomerNotified","occurred_at":"2026-11-20T09:01:%02d.000Z","order_id":"ORD-2101","data":{}}`+"\n", i, i)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, ins := runDir(t, dir)
+	var in *saga.Instance
+	for _, i := range ins {
+		if i.Root == "ORD-2101" {
+			in = i
+		}
+	}
+	if in == nil || len(in.Records) <= 32 {
+		t.Fatalf("want ORD-2101 with more than 32 records, got %+v", in)
+	}
+	if len(in.Deliveries) != 1 || len(in.Deliveries[0]) != 2 {
+		t.Fatalf("deliveries %v, want one event delivered twice", in.Deliveries)
+	}
+	codes := 0
+	for _, f := range in.Findings {
+		if f.Code == saga.DuplicateDelivery {
+			codes++
+		}
+	}
+	if codes != 1 {
+		t.Errorf("%d DUPLICATE_DELIVERY findings, want 1", codes)
 	}
 }
