@@ -773,35 +773,28 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		}
 		key = k.Value
 	}
-	list := args[0]
+	var core func(recs []*RecordView) (any, error)
 	switch {
 	case id.Value == "distinct" && len(args) == 2:
-		return func(c *fastCtx) any {
-			v := list(c)
-			if recs, ok := c.records(v); ok {
-				return distinctBy(recs, key)
-			}
-			return generic(c, v)
-		}, true
+		core = func(recs []*RecordView) (any, error) { return distinctBy(recs, key), nil }
 	case id.Value == "ids" && len(args) == 2:
-		return func(c *fastCtx) any {
-			v := list(c)
-			if recs, ok := c.records(v); ok {
-				return keyValues(recs, key)
-			}
-			return generic(c, v)
-		}, true
+		core = func(recs []*RecordView) (any, error) { return keyValues(recs, key), nil }
 	case id.Value == "total" && len(args) == 1:
+		core = sumAmounts
+	}
+	if core != nil {
+		list := args[0]
 		return func(c *fastCtx) any {
 			v := list(c)
-			if recs, ok := c.records(v); ok {
-				out, err := sumAmounts(recs)
-				if err != nil {
-					bail()
-				}
-				return out
+			recs, ok := c.records(v)
+			if !ok {
+				return generic(c, v)
 			}
-			return generic(c, v)
+			out, err := core(recs)
+			if err != nil {
+				bail()
+			}
+			return out
 		}, true
 	}
 	return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
