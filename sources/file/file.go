@@ -78,15 +78,20 @@ func New(cfg sources.Config) (sources.Source, error) {
 	return s, nil
 }
 
+// A job reads one file for every stream that maps it: a table mapped as
+// two record kinds (an order and its failure, say) is read once.
 type job struct {
-	st   *stream
-	path string
-	rel  string
+	path    string
+	rel     string
+	format  format
+	comma   rune
+	streams []*stream
 }
 
 // Read reads every file of every record mapping, several at a time.
 func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) (sources.Coverage, error) {
-	var jobs []job
+	var jobs []*job
+	byPath := map[string]*job{}
 	for i := range s.streams {
 		st := &s.streams[i]
 		pattern := filepath.Join(s.dir, st.glob)
@@ -102,11 +107,18 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		}
 		sort.Strings(matches)
 		for _, p := range matches {
+			key := fmt.Sprintf("%s\x00%s\x00%c", p, st.format, st.comma)
+			if j := byPath[key]; j != nil {
+				j.streams = append(j.streams, st)
+				continue
+			}
 			rel, err := filepath.Rel(s.dir, p)
 			if err != nil {
 				rel = p
 			}
-			jobs = append(jobs, job{st: st, path: p, rel: filepath.ToSlash(rel)})
+			j := &job{path: p, rel: filepath.ToSlash(rel), format: st.format, comma: st.comma, streams: []*stream{st}}
+			byPath[key] = j
+			jobs = append(jobs, j)
 		}
 	}
 
@@ -122,7 +134,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 	for _, j := range jobs {
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(j job) {
+		go func(j *job) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			t, err := s.readFile(ctx, j, sink)
@@ -163,7 +175,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // readFile reads one file and returns the time of its latest record.
-func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (last time.Time, err error) {
+func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last time.Time, err error) {
 	f, err := os.Open(j.path)
 	if err != nil {
 		return last, fmt.Errorf("open %s: %w", j.path, err)
@@ -180,17 +192,13 @@ func (s *Source) readFile(ctx context.Context, j job, sink sources.Sink) (last t
 	}
 	out := &trackingWriter{Writer: sink.Writer()}
 	defer out.Close()
-	r := &reader{
-		ctx:    ctx,
-		src:    s.name,
-		rel:    j.rel,
-		path:   j.path,
-		mapper: j.st.mapper.Clone(),
-		out:    out,
+	r := &reader{ctx: ctx, src: s.name, rel: j.rel, path: j.path, out: out}
+	for _, st := range j.streams {
+		r.maps = append(r.maps, newRowMap(st.mapper))
 	}
-	switch j.st.format {
+	switch j.format {
 	case formatCSV:
-		last, err = r.readCSVPipelined(ctx, rd, j.st.comma, sink)
+		last, err = r.readCSVPipelined(ctx, rd, j.comma, sink)
 	case formatJSONL:
 		last, err = r.readJSONLPipelined(ctx, rd, sink)
 	case formatJSON:
@@ -215,31 +223,62 @@ func (t *trackingWriter) Record(r *record.Record) error {
 }
 
 type reader struct {
-	ctx         context.Context
-	src         string
-	rel         string
-	path        string
-	mapper      *mapping.Mapper
-	out         sources.Writer
-	rec         record.Record
-	vals        []string
-	n           int
-	scratchBufs [][]byte
+	ctx  context.Context
+	src  string
+	rel  string
+	path string
+	maps []*rowMap // one per stream reading this file
+	out  sources.Writer
+	rec  record.Record
+	n    int
 }
 
-// scratch returns per-field buffers for number and object texts.
-func (r *reader) scratch(n int) [][]byte {
-	if len(r.scratchBufs) < n {
-		r.scratchBufs = make([][]byte, n)
+// rowMap is one stream's mapping of a file's rows.
+type rowMap struct {
+	mapper  *mapping.Mapper
+	vals    []string   // the mapper's field texts of the current row
+	cells   []int      // CSV: where each field is among the cells shipped per row (-1: absent)
+	paths   [][]string // JSON: each field's path
+	scratch [][]byte   // JSON: per-field buffers for number and object texts
+}
+
+func newRowMap(m *mapping.Mapper) *rowMap {
+	return &rowMap{mapper: m, vals: make([]string, len(m.Fields()))}
+}
+
+// clone gives another goroutine its own mapper and buffers.
+func (m *rowMap) clone() *rowMap {
+	c := &rowMap{mapper: m.mapper.Clone(), vals: make([]string, len(m.vals)), cells: m.cells, paths: m.paths}
+	c.scratch = make([][]byte, len(m.paths))
+	return c
+}
+
+// clone returns a reader for another goroutine, writing to out.
+func (r *reader) clone(ctx context.Context, out sources.Writer) *reader {
+	w := &reader{ctx: ctx, src: r.src, rel: r.rel, path: r.path, out: out}
+	for _, m := range r.maps {
+		w.maps = append(w.maps, m.clone())
 	}
-	return r.scratchBufs
+	return w
 }
 
 func (r *reader) prov(line int64) record.Provenance {
 	return record.Provenance{Source: r.src, Loc: r.rel, Pos: line, Style: record.StyleLine}
 }
 
-// emit maps one row and hands the record or the error on.
+// bad reports a row no stream can map (it does not parse): once per stream
+// reading the file, as each would have made a record of it.
+func (r *reader) bad(line int64, err error) error {
+	for range r.maps {
+		if bad := r.out.Bad(r.prov(line), err); bad != nil {
+			return bad
+		}
+	}
+	return nil
+}
+
+// emit maps one row with every stream's mapper and hands the records or
+// the errors on; each map's vals must hold the row's fields.
 func (r *reader) emit(line int64) error {
 	r.n++
 	if r.n&1023 == 0 {
@@ -247,38 +286,50 @@ func (r *reader) emit(line int64) error {
 			return err
 		}
 	}
-	r.rec.Prov = r.prov(line)
-	keep, err := r.mapper.Map(r.vals, &r.rec)
-	if err != nil {
-		return r.out.Bad(r.rec.Prov, err)
-	}
-	if !keep {
-		r.out.Filtered(1)
-		return nil
-	}
-	return r.out.Record(&r.rec)
-}
-
-// jsonFields resolves the mapper's fields to JSON paths once.
-func (r *reader) jsonPaths() ([][]string, error) {
-	fields := r.mapper.Fields()
-	paths := make([][]string, len(fields))
-	for i, f := range fields {
-		p, err := mapping.ParsePath(f)
+	for _, m := range r.maps {
+		r.rec.Prov = r.prov(line)
+		keep, err := m.mapper.Map(m.vals, &r.rec)
 		if err != nil {
-			return nil, err
+			if bad := r.out.Bad(r.rec.Prov, err); bad != nil {
+				return bad
+			}
+			continue
 		}
-		paths[i] = p
+		if !keep {
+			r.out.Filtered(1)
+			continue
+		}
+		if err := r.out.Record(&r.rec); err != nil {
+			return err
+		}
 	}
-	r.vals = make([]string, len(fields))
-	return paths, nil
+	return nil
 }
 
-// fill extracts each path's text from v: strings unquoted, numbers and
-// booleans as written, objects and arrays as JSON, null and absent as "".
-func (r *reader) fill(v *fastjson.Value, paths [][]string, scratch [][]byte) {
-	for i, p := range paths {
-		r.vals[i], scratch[i] = mapping.JSONText(v.Get(p...), scratch[i])
+// jsonPaths resolves each mapper's fields to JSON paths once.
+func (r *reader) jsonPaths() error {
+	for _, m := range r.maps {
+		fields := m.mapper.Fields()
+		m.paths = make([][]string, len(fields))
+		m.scratch = make([][]byte, len(fields))
+		for i, f := range fields {
+			p, err := mapping.ParsePath(f)
+			if err != nil {
+				return err
+			}
+			m.paths[i] = p
+		}
+	}
+	return nil
+}
+
+// fill extracts each map's paths' texts from v: strings unquoted, numbers
+// and booleans as written, objects and arrays as JSON, null and absent as "".
+func (r *reader) fill(v *fastjson.Value) {
+	for _, m := range r.maps {
+		for i, p := range m.paths {
+			m.vals[i], m.scratch[i] = mapping.JSONText(v.Get(p...), m.scratch[i])
+		}
 	}
 }
 
@@ -289,28 +340,20 @@ func (r *reader) readJSONArray(in io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", r.path, err)
 	}
-	paths, err := r.jsonPaths()
-	if err != nil {
+	if err := r.jsonPaths(); err != nil {
 		return err
 	}
-	scratch := make([][]byte, len(paths))
 	var p fastjson.Parser
 	sc := arrayScanner{data: data, line: 1}
 	if err := sc.open(); err != nil {
-		if bad := r.out.Bad(r.prov(sc.line), err); bad != nil {
-			return bad
-		}
-		return nil
+		return r.bad(sc.line, err)
 	}
 	for {
 		elem, line, err := sc.next()
 		if err != nil {
 			// The array's structure is broken: the rest cannot be split into
 			// elements. Say where, and how much was not read.
-			if bad := r.out.Bad(r.prov(line), fmt.Errorf("%v; the rest of the file is not read", err)); bad != nil {
-				return bad
-			}
-			return nil
+			return r.bad(line, fmt.Errorf("%v; the rest of the file is not read", err))
 		}
 		if elem == nil {
 			return nil
@@ -318,15 +361,15 @@ func (r *reader) readJSONArray(in io.Reader) error {
 		v, perr := p.ParseBytes(elem)
 		switch {
 		case perr != nil:
-			if bad := r.out.Bad(r.prov(line), jsonError(perr)); bad != nil {
+			if bad := r.bad(line, jsonError(perr)); bad != nil {
 				return bad
 			}
 		case v.Type() != fastjson.TypeObject:
-			if bad := r.out.Bad(r.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type())); bad != nil {
+			if bad := r.bad(line, fmt.Errorf("expected a JSON object, got %s", v.Type())); bad != nil {
 				return bad
 			}
 		default:
-			r.fill(v, paths, scratch)
+			r.fill(v)
 			if err := r.emit(line); err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -355,4 +356,109 @@ func FuzzJSONL(f *testing.F) {
 			t.Errorf("%d lines in, %d records + %d bad + %d filtered out", n, len(c.Records), len(c.bad()), c.Filtered)
 		}
 	})
+}
+
+// TestOneReadForSeveralKinds maps one file as two record kinds. The file is
+// a named pipe, which can be read only once (as a `<(zcat ...)` would be):
+// both kinds must still get every row, and a row that does not parse is
+// reported for each kind it would have become.
+func TestOneReadForSeveralKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name, content string
+		lines         [2]string // where ORD-1 and ORD-2 are
+		wantBad       []string
+	}{
+		{
+			name: "orders.csv",
+			content: "id,status,created,updated\n" +
+				"ORD-1,confirmed,2026-11-20T10:00:00Z,2026-11-20T10:00:00Z\n" +
+				"ORD-2,failed,2026-11-20T10:01:00Z,2026-11-20T10:03:00Z\n" +
+				"ORD-3\n",
+			lines: [2]string{"2", "3"},
+			wantBad: []string{
+				"src:orders.csv:4 row has 1 fields, the header has 4",
+				"src:orders.csv:4 row has 1 fields, the header has 4",
+			},
+		},
+		{
+			name: "orders.jsonl",
+			content: `{"id":"ORD-1","status":"confirmed","created":"2026-11-20T10:00:00Z","updated":"2026-11-20T10:00:00Z"}` + "\n" +
+				`{"id":"ORD-2","status":"failed","created":"2026-11-20T10:01:00Z","updated":"2026-11-20T10:03:00Z"}` + "\n" +
+				`{"id":"ORD-3",` + "\n",
+			lines: [2]string{"1", "2"},
+			wantBad: []string{
+				"src:orders.jsonl:3 invalid JSON: cannot find opening '\"\" for object key",
+				"src:orders.jsonl:3 invalid JSON: cannot find opening '\"\" for object key",
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			pipe := filepath.Join(dir, tc.name)
+			if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+			go func() {
+				f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
+				if err != nil {
+					return
+				}
+				f.WriteString(tc.content)
+				f.Close()
+			}()
+			raw := map[string]any{"records": []any{
+				map[string]any{"kind": "order", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "created", "status": "status"},
+				map[string]any{"kind": "order_failed", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "updated", "status": "status", "when": `status == "failed"`},
+				map[string]any{"kind": "order_note", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "created", "attrs": map[string]any{"note": "note"}},
+			}}
+			if strings.HasSuffix(tc.name, ".csv") {
+				// a column only the third kind reads, missing from the header
+				tc.wantBad = append(tc.wantBad, `src:orders.csv:1 header lacks column "note" (it has "id", "status", "created", "updated"); rows are read with that field empty`, "src:orders.csv:4 row has 1 fields, the header has 4")
+			} else {
+				tc.wantBad = append(tc.wantBad, "src:orders.jsonl:3 invalid JSON: cannot find opening '\"\" for object key")
+			}
+			done := make(chan struct{})
+			var c *collect
+			var err error
+			go func() {
+				defer close(done)
+				c, _, err = read(t, newSource(t, dir, raw))
+			}()
+			select {
+			case <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("reading the pipe did not finish: the file was opened more than once")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, r := range c.Records {
+				id, _ := r.Key("order_id")
+				got = append(got, r.Kind+" "+id+" "+r.Time.Format(time.RFC3339)+" "+r.Prov.String())
+			}
+			slices.Sort(got)
+			at := "src:" + tc.name + ":"
+			want := []string{
+				"order ORD-1 2026-11-20T10:00:00Z " + at + tc.lines[0],
+				"order ORD-2 2026-11-20T10:01:00Z " + at + tc.lines[1],
+				"order_failed ORD-2 2026-11-20T10:03:00Z " + at + tc.lines[1],
+				"order_note ORD-1 2026-11-20T10:00:00Z " + at + tc.lines[0],
+				"order_note ORD-2 2026-11-20T10:01:00Z " + at + tc.lines[1],
+			}
+			slices.Sort(want)
+			if strings.Join(got, "\n") != strings.Join(want, "\n") {
+				t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
+			if c.Filtered != 1 {
+				t.Errorf("filtered %d, want 1 (ORD-1 is not failed)", c.Filtered)
+			}
+			bad := c.bad()
+			slices.Sort(bad)
+			slices.Sort(tc.wantBad)
+			if strings.Join(bad, "\n") != strings.Join(tc.wantBad, "\n") {
+				t.Errorf("bad input:\n%s\nwant:\n%s", strings.Join(bad, "\n"), strings.Join(tc.wantBad, "\n"))
+			}
+		})
+	}
 }

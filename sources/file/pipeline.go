@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,7 +75,7 @@ func (r *reader) pipeline(ctx context.Context, sink sources.Sink, split func(ctx
 	outs := make([]*trackingWriter, workers)
 	for i := range workers {
 		outs[i] = &trackingWriter{Writer: sink.Writer()}
-		w := &reader{ctx: ctx, src: r.src, rel: r.rel, path: r.path, mapper: r.mapper.Clone(), out: outs[i], vals: make([]string, len(r.mapper.Fields()))}
+		w := r.clone(ctx, outs[i])
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -141,7 +142,7 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return last, r.out.Bad(r.prov(1), fmt.Errorf("header: %w", err))
+		return last, r.bad(1, fmt.Errorf("header: %w", err))
 	}
 	if err != nil {
 		return last, fmt.Errorf("read %s: %w", r.path, err)
@@ -150,7 +151,7 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 	if err != nil {
 		return last, err
 	}
-	nf := len(idx)
+	nf := len(idx) // cells shipped per row
 	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
 		b := get()
 		lastLine := 1
@@ -175,21 +176,19 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 					return fmt.Errorf("read %s: %w", r.path, err)
 				}
 				lastLine = pe.Line
-				if bad := r.out.Bad(r.prov(int64(pe.StartLine)), pe.Err); bad != nil {
+				if bad := r.bad(int64(pe.StartLine), pe.Err); bad != nil {
 					return bad
 				}
 				continue
 			}
 			if len(row) < len(header) {
-				if bad := r.out.Bad(r.prov(int64(line)), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
+				if bad := r.bad(int64(line), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
 					return bad
 				}
 				continue
 			}
 			for _, c := range idx {
-				if c >= 0 {
-					b.data = append(b.data, row[c]...)
-				}
+				b.data = append(b.data, row[c]...)
 				b.ends = append(b.ends, int32(len(b.data)))
 			}
 			b.lines = append(b.lines, int64(line))
@@ -206,51 +205,67 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 		return nil
 	}
 	mapRow := func(w *reader, b *rowBatch, row int, _ *fastjson.Parser) error {
-		for i := range nf {
-			w.vals[i] = bytesString(b.cell(row*nf + i))
+		for _, m := range w.maps {
+			for i, c := range m.cells {
+				if c < 0 {
+					m.vals[i] = ""
+				} else {
+					m.vals[i] = bytesString(b.cell(row*nf + c))
+				}
+			}
 		}
 		return w.emit(b.lines[row])
 	}
 	return r.pipeline(ctx, sink, split, mapRow)
 }
 
-// columns resolves the mapper's fields to CSV columns, reporting those the
-// header lacks (their rows are read with the field empty).
+// columns resolves every map's fields to CSV columns: it returns the
+// columns to ship per row (each once, however many maps read it) and sets
+// each map's cells. Fields the header lacks are reported, once per map that
+// reads them (their rows are read with the field empty).
 func (r *reader) columns(header []string) ([]int, error) {
 	cols := map[string]int{}
 	for i, h := range header {
 		h = strings.TrimPrefix(h, "\ufeff") // a BOM some exporters write
 		cols[strings.TrimSpace(h)] = i
 	}
-	fields := r.mapper.Fields()
-	idx := make([]int, len(fields))
-	var missing []string
-	for i, f := range fields {
-		c, ok := cols[f]
-		if !ok {
-			c = -1
-			missing = append(missing, fmt.Sprintf("%q", f))
+	var ship []int
+	for _, m := range r.maps {
+		fields := m.mapper.Fields()
+		m.cells = make([]int, len(fields))
+		var missing []string
+		for i, f := range fields {
+			c, ok := cols[f]
+			if !ok {
+				m.cells[i] = -1
+				missing = append(missing, fmt.Sprintf("%q", f))
+				continue
+			}
+			at := slices.Index(ship, c)
+			if at < 0 {
+				at = len(ship)
+				ship = append(ship, c)
+			}
+			m.cells[i] = at
 		}
-		idx[i] = c
+		if len(missing) > 0 {
+			have := make([]string, 0, len(header))
+			for _, h := range header {
+				have = append(have, fmt.Sprintf("%q", h))
+			}
+			err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
+			if bad := r.out.Bad(r.prov(1), err); bad != nil {
+				return nil, bad
+			}
+		}
 	}
-	if len(missing) > 0 {
-		have := make([]string, 0, len(header))
-		for _, h := range header {
-			have = append(have, fmt.Sprintf("%q", h))
-		}
-		err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
-		if bad := r.out.Bad(r.prov(1), err); bad != nil {
-			return nil, bad
-		}
-	}
-	return idx, nil
+	return ship, nil
 }
 
 // readJSONLPipelined reads JSON lines: the splitter cuts lines, the workers
 // parse and map them.
 func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sources.Sink) (last time.Time, err error) {
-	paths, err := r.jsonPaths()
-	if err != nil {
+	if err := r.jsonPaths(); err != nil {
 		return last, err
 	}
 	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
@@ -300,11 +315,11 @@ func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sour
 		v, perr := p.ParseBytes(b.cell(row))
 		switch {
 		case perr != nil:
-			return w.out.Bad(w.prov(line), jsonError(perr))
+			return w.bad(line, jsonError(perr))
 		case v.Type() != fastjson.TypeObject:
-			return w.out.Bad(w.prov(line), fmt.Errorf("expected a JSON object, got %s", v.Type()))
+			return w.bad(line, fmt.Errorf("expected a JSON object, got %s", v.Type()))
 		}
-		w.fill(v, paths, w.scratch(len(paths)))
+		w.fill(v)
 		return w.emit(line)
 	}
 	return r.pipeline(ctx, sink, split, mapRow)
