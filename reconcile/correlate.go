@@ -62,13 +62,10 @@ func (r *Result) correlate(ctx context.Context) error {
 	// One pass over the records decodes their keys: union the linking
 	// keys of each record, and remember its first (or -1). Decoding is
 	// most of the work and runs on every core, a block of records at a
-	// time; the union that follows each block is one goroutine's.
+	// time; the union of a block's pairs is one goroutine's, and runs
+	// while the next block is decoded.
 	first := make([]int32, n)
-	bufs := make([]linkBuf, par.Workers())
-	for lo := 0; lo < n; lo += correlateBlock {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
+	decode := func(lo int, bufs []linkBuf) {
 		hi := min(lo+correlateBlock, n)
 		for w := range bufs {
 			bufs[w].reset()
@@ -76,8 +73,26 @@ func (r *Result) correlate(ctx context.Context) error {
 		par.Split(hi-lo, func(w, a, b int) {
 			bufs[w].decode(st, r.In.Links, lo+a, lo+b, first)
 		})
-		for w := range bufs {
-			for _, e := range bufs[w].pairs {
+	}
+	cur, next := make([]linkBuf, par.Workers()), make([]linkBuf, par.Workers())
+	if n > 0 {
+		decode(0, cur)
+	}
+	for lo := 0; lo < n; lo += correlateBlock {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		done := make(chan struct{})
+		if nlo := lo + correlateBlock; nlo < n {
+			go func() {
+				defer close(done)
+				decode(nlo, next)
+			}()
+		} else {
+			close(done)
+		}
+		for w := range cur {
+			for _, e := range cur[w].pairs {
 				a, b := find(e[0]), find(e[1])
 				if a < b {
 					parent[b] = a
@@ -86,6 +101,8 @@ func (r *Result) correlate(ctx context.Context) error {
 				}
 			}
 		}
+		<-done
+		cur, next = next, cur
 	}
 
 	// Number the components as records reach them: a root key's parent
