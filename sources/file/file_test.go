@@ -391,6 +391,18 @@ func TestOneReadForSeveralKinds(t *testing.T) {
 				"src:orders.jsonl:3 invalid JSON: cannot find opening '\"\" for object key",
 			},
 		},
+		{
+			name: "orders.json",
+			content: "[\n" + `{"id":"ORD-1","status":"confirmed","created":"2026-11-20T10:00:00Z","updated":"2026-11-20T10:00:00Z"},` + "\n" +
+				`{"id":"ORD-2","status":"failed","created":"2026-11-20T10:01:00Z","updated":"2026-11-20T10:03:00Z"},` + "\n" +
+				`42` + "\n]\n",
+			lines: [2]string{"2", "3"},
+			wantBad: []string{
+				"src:orders.json:4 expected a JSON object, got number",
+				"src:orders.json:4 expected a JSON object, got number",
+				"src:orders.json:4 expected a JSON object, got number",
+			},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
@@ -411,10 +423,11 @@ func TestOneReadForSeveralKinds(t *testing.T) {
 				map[string]any{"kind": "order_failed", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "updated", "status": "status", "when": `status == "failed"`},
 				map[string]any{"kind": "order_note", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "created", "attrs": map[string]any{"note": "note"}},
 			}}
-			if strings.HasSuffix(tc.name, ".csv") {
+			switch {
+			case strings.HasSuffix(tc.name, ".csv"):
 				// a column only the third kind reads, missing from the header
 				tc.wantBad = append(tc.wantBad, `src:orders.csv:1 header lacks column "note" (it has "id", "status", "created", "updated"); rows are read with that field empty`, "src:orders.csv:4 row has 1 fields, the header has 4")
-			} else {
+			case strings.HasSuffix(tc.name, ".jsonl"):
 				tc.wantBad = append(tc.wantBad, "src:orders.jsonl:3 invalid JSON: cannot find opening '\"\" for object key")
 			}
 			done := make(chan struct{})
