@@ -55,7 +55,7 @@ func New(cfg sources.Config) (sources.Source, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Source{name: cfg.Name, dir: filepath.Join(cfg.Dir, c.Dir)}
+	s := &Source{name: cfg.Name, dir: under(cfg.Dir, c.Dir)}
 	s.since, _ = parseBound(c.Coverage.Since, false)
 	s.until, _ = parseBound(c.Coverage.Until, true)
 	if s.until.kind == "" {
@@ -94,7 +94,7 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 	byPath := map[string]*job{}
 	for i := range s.streams {
 		st := &s.streams[i]
-		pattern := filepath.Join(s.dir, st.glob)
+		pattern := under(s.dir, st.glob)
 		matches, err := filepath.Glob(pattern)
 		if err != nil {
 			return sources.Coverage{}, fmt.Errorf("records[%d]: glob %q: %w", st.index, pattern, err)
@@ -113,8 +113,8 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 				continue
 			}
 			rel, err := filepath.Rel(s.dir, p)
-			if err != nil {
-				rel = p
+			if err != nil || filepath.IsAbs(st.glob) {
+				rel = p // provenance: the path as configured
 			}
 			j := &job{path: p, rel: filepath.ToSlash(rel), format: st.format, comma: st.comma, streams: []*stream{st}}
 			byPath[key] = j
@@ -170,6 +170,14 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		cov.Until = w.Until
 	}
 	return cov, firstErr
+}
+
+// under resolves p against base unless p is absolute.
+func under(base, p string) string {
+	if filepath.IsAbs(p) {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(base, p)
 }
 
 func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }

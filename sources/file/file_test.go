@@ -475,3 +475,30 @@ func TestOneReadForSeveralKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestAbsolutePaths: an absolute path (or dir) is used as written, not
+// joined under the data directory, and provenance names it whole.
+func TestAbsolutePaths(t *testing.T) {
+	exports := t.TempDir()
+	write(t, exports, "charges.csv", chargesCSV)
+	abs := filepath.Join(exports, "charges.csv")
+	for _, raw := range []map[string]any{
+		chargeMapping(abs),
+		func() map[string]any { m := chargeMapping("charges.csv"); m["dir"] = exports; return m }(),
+	} {
+		c, _, err := read(t, newSource(t, t.TempDir(), raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Records) != 2 {
+			t.Fatalf("%d records, want 2", len(c.Records))
+		}
+		want := "src:charges.csv:2"
+		if _, ok := raw["dir"]; !ok {
+			want = "src:" + filepath.ToSlash(abs) + ":2"
+		}
+		if got := c.Records[0].Prov.String(); got != want {
+			t.Errorf("provenance %s, want %s", got, want)
+		}
+	}
+}
