@@ -113,7 +113,7 @@ the broken and ambiguous ones.`,
 }
 
 // defaultGCPercent is the garbage collector's target unless GOGC is set.
-const defaultGCPercent = 30
+const defaultGCPercent = 20
 
 // profiler writes the --cpuprofile and --memprofile files.
 type profiler struct {
