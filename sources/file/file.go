@@ -82,10 +82,10 @@ func New(cfg sources.Config) (sources.Source, error) {
 // two record kinds (an order and its failure, say) is read once.
 type job struct {
 	path    string
-	rel     string
 	format  format
 	comma   rune
 	streams []*stream
+	rels    []string // each stream's provenance path for the file
 }
 
 // Read reads every file of every record mapping, several at a time.
@@ -107,18 +107,23 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		}
 		sort.Strings(matches)
 		for _, p := range matches {
-			key := fmt.Sprintf("%s\x00%s\x00%c", p, st.format, st.comma)
-			if j := byPath[key]; j != nil {
-				j.streams = append(j.streams, st)
-				continue
-			}
 			rel, err := filepath.Rel(s.dir, p)
 			if err != nil || filepath.IsAbs(st.glob) {
 				rel = p // provenance: the path as configured
 			}
-			j := &job{path: p, rel: filepath.ToSlash(rel), format: st.format, comma: st.comma, streams: []*stream{st}}
-			byPath[key] = j
-			jobs = append(jobs, j)
+			rel = filepath.ToSlash(rel)
+			key := p + "\x00" + string(st.format)
+			if st.format == formatCSV {
+				key += "\x00" + string(st.comma) // a delimiter only matters to CSV
+			}
+			j := byPath[key]
+			if j == nil {
+				j = &job{path: p, format: st.format, comma: st.comma}
+				byPath[key] = j
+				jobs = append(jobs, j)
+			}
+			j.streams = append(j.streams, st)
+			j.rels = append(j.rels, rel)
 		}
 	}
 
@@ -200,9 +205,10 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 	}
 	out := &trackingWriter{Writer: sink.Writer()}
 	defer out.Close()
-	r := &reader{ctx: ctx, src: s.name, rel: j.rel, path: j.path, out: out}
-	for _, st := range j.streams {
-		r.maps = append(r.maps, newRowMap(st.mapper))
+	r := &reader{ctx: ctx, src: s.name, path: j.path, out: out}
+	for i, st := range j.streams {
+		// Its own clone: files a glob matches are read at once.
+		r.maps = append(r.maps, newRowMap(st.mapper.Clone(), j.rels[i]))
 	}
 	switch j.format {
 	case formatCSV:
@@ -233,7 +239,6 @@ func (t *trackingWriter) Record(r *record.Record) error {
 type reader struct {
 	ctx  context.Context
 	src  string
-	rel  string
 	path string
 	maps []*rowMap // one per stream reading this file
 	out  sources.Writer
@@ -243,6 +248,7 @@ type reader struct {
 
 // rowMap is one stream's mapping of a file's rows.
 type rowMap struct {
+	rel     string // the file, as provenance names it for this stream
 	mapper  *mapping.Mapper
 	vals    []string   // the mapper's field texts of the current row
 	cells   []int      // CSV: where each field is among the cells shipped per row (-1: absent)
@@ -250,35 +256,35 @@ type rowMap struct {
 	scratch [][]byte   // JSON: per-field buffers for number and object texts
 }
 
-func newRowMap(m *mapping.Mapper) *rowMap {
-	return &rowMap{mapper: m, vals: make([]string, len(m.Fields()))}
+func newRowMap(m *mapping.Mapper, rel string) *rowMap {
+	return &rowMap{rel: rel, mapper: m, vals: make([]string, len(m.Fields()))}
 }
 
 // clone gives another goroutine its own mapper and buffers.
 func (m *rowMap) clone() *rowMap {
-	c := &rowMap{mapper: m.mapper.Clone(), vals: make([]string, len(m.vals)), cells: m.cells, paths: m.paths}
+	c := &rowMap{rel: m.rel, mapper: m.mapper.Clone(), vals: make([]string, len(m.vals)), cells: m.cells, paths: m.paths}
 	c.scratch = make([][]byte, len(m.paths))
 	return c
 }
 
 // clone returns a reader for another goroutine, writing to out.
 func (r *reader) clone(ctx context.Context, out sources.Writer) *reader {
-	w := &reader{ctx: ctx, src: r.src, rel: r.rel, path: r.path, out: out}
+	w := &reader{ctx: ctx, src: r.src, path: r.path, out: out}
 	for _, m := range r.maps {
 		w.maps = append(w.maps, m.clone())
 	}
 	return w
 }
 
-func (r *reader) prov(line int64) record.Provenance {
-	return record.Provenance{Source: r.src, Loc: r.rel, Pos: line, Style: record.StyleLine}
+func (r *reader) prov(m *rowMap, line int64) record.Provenance {
+	return record.Provenance{Source: r.src, Loc: m.rel, Pos: line, Style: record.StyleLine}
 }
 
 // bad reports a row no stream can map (it does not parse): once per stream
 // reading the file, as each would have made a record of it.
 func (r *reader) bad(line int64, err error) error {
-	for range r.maps {
-		if bad := r.out.Bad(r.prov(line), err); bad != nil {
+	for _, m := range r.maps {
+		if bad := r.out.Bad(r.prov(m, line), err); bad != nil {
 			return bad
 		}
 	}
@@ -295,7 +301,7 @@ func (r *reader) emit(line int64) error {
 		}
 	}
 	for _, m := range r.maps {
-		r.rec.Prov = r.prov(line)
+		r.rec.Prov = r.prov(m, line)
 		keep, err := m.mapper.Map(m.vals, &r.rec)
 		if err != nil {
 			if bad := r.out.Bad(r.rec.Prov, err); bad != nil {

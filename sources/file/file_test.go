@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -423,6 +424,10 @@ func TestOneReadForSeveralKinds(t *testing.T) {
 				map[string]any{"kind": "order_failed", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "updated", "status": "status", "when": `status == "failed"`},
 				map[string]any{"kind": "order_note", "path": tc.name, "keys": map[string]any{"order_id": "id"}, "time": "created", "attrs": map[string]any{"note": "note"}},
 			}}
+			if !strings.HasSuffix(tc.name, ".csv") {
+				// a delimiter means nothing to JSON: still the same read
+				raw["records"].([]any)[1].(map[string]any)["delimiter"] = ";"
+			}
 			switch {
 			case strings.HasSuffix(tc.name, ".csv"):
 				// a column only the third kind reads, missing from the header
@@ -500,5 +505,71 @@ func TestAbsolutePaths(t *testing.T) {
 		if got := c.Records[0].Prov.String(); got != want {
 			t.Errorf("provenance %s, want %s", got, want)
 		}
+	}
+}
+
+// TestProvenancePerEntry: two entries read one file, one by an absolute
+// path and one relative to the data directory; each names it as written.
+func TestProvenancePerEntry(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", chargesCSV)
+	abs := filepath.Join(dir, "charges.csv")
+	rel := chargeMapping("charges.csv")["records"].([]any)[0].(map[string]any)
+	other := chargeMapping(abs)["records"].([]any)[0].(map[string]any)
+	other["kind"] = "charge_seen"
+	for _, order := range [][]any{{rel, other}, {other, rel}} {
+		c, _, err := read(t, newSource(t, dir, map[string]any{"records": order}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, r := range c.Records {
+			got = append(got, r.Kind+" "+r.Prov.String())
+		}
+		slices.Sort(got)
+		want := []string{
+			"charge src:charges.csv:2", "charge src:charges.csv:4",
+			"charge_seen src:" + filepath.ToSlash(abs) + ":2", "charge_seen src:" + filepath.ToSlash(abs) + ":4",
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("records:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}
+
+// TestGlobOfJSONArrays reads several JSON array files one glob matches, at
+// once, through one mapping with a status map and a when filter: each file
+// needs its own copy of the mapper's caches (go test -race checks it).
+func TestGlobOfJSONArrays(t *testing.T) {
+	dir := t.TempDir()
+	const files, rows = 6, 3000
+	for f := range files {
+		var b strings.Builder
+		b.WriteString("[\n")
+		for i := range rows {
+			if i > 0 {
+				b.WriteString(",\n")
+			}
+			status := []string{"paid", "failed", "pending"}[i%3]
+			fmt.Fprintf(&b, `{"id":"ch_%d_%d","created":"2026-11-20T10:%02d:00Z","status":%q,"amount":"%d.00","currency":"eur"}`, f, i, i%60, status, 1+i%50)
+		}
+		b.WriteString("\n]\n")
+		write(t, dir, fmt.Sprintf("part-%d.json", f), b.String())
+	}
+	raw := chargeMapping("part-*.json")
+	m := raw["records"].([]any)[0].(map[string]any)
+	m["status"] = map[string]any{"field": "status", "map": map[string]any{"paid": "succeeded", "failed": "failed"}}
+	m["when"] = `status != "pending"`
+	c, _, err := read(t, newSource(t, dir, raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[string]int{}
+	for _, r := range c.Records {
+		byStatus[r.Status]++
+	}
+	want := files * rows / 3
+	if byStatus["succeeded"] != want || byStatus["failed"] != want || len(byStatus) != 2 || c.Filtered != want || len(c.Bads) != 0 {
+		t.Errorf("records by status %v, filtered %d, bad %v; want %d succeeded, %d failed, %d filtered", byStatus, c.Filtered, c.bad(), want, want, want)
 	}
 }

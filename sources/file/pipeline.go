@@ -254,7 +254,7 @@ func (r *reader) columns(header []string) ([]int, error) {
 				have = append(have, fmt.Sprintf("%q", h))
 			}
 			err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
-			if bad := r.out.Bad(r.prov(1), err); bad != nil {
+			if bad := r.out.Bad(r.prov(m, 1), err); bad != nil {
 				return nil, bad
 			}
 		}
