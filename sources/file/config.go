@@ -84,11 +84,15 @@ func (c *Config) Validate() error {
 		if _, err := filepath.Match(r.Path, ""); err != nil {
 			return fmt.Errorf("records[%d].path: bad glob %q: %w", i, r.Path, err)
 		}
-		if _, err := formatOf(r.Format, r.Path); err != nil {
+		f, err := formatOf(r.Format, r.Path)
+		if err != nil {
 			return fmt.Errorf("records[%d].format: %w", i, err)
 		}
 		if len(r.Delimiter) > 1 {
 			return fmt.Errorf("records[%d].delimiter: one character, got %q", i, r.Delimiter)
+		}
+		if r.Delimiter != "" && f != formatCSV {
+			return fmt.Errorf("records[%d].delimiter: only CSV has one, and %s is read as %s: remove it, or set format: csv", i, r.Path, f)
 		}
 	}
 	return nil
