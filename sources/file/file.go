@@ -205,10 +205,11 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 	}
 	out := &trackingWriter{Writer: sink.Writer()}
 	defer out.Close()
+	// The streams' mappers are shared by the files a glob matches, read at
+	// once: whatever maps rows works on a clone (reader.clone).
 	r := &reader{ctx: ctx, src: s.name, path: j.path, out: out}
 	for i, st := range j.streams {
-		// Its own clone: files a glob matches are read at once.
-		r.maps = append(r.maps, newRowMap(st.mapper.Clone(), j.rels[i]))
+		r.maps = append(r.maps, newRowMap(st.mapper, j.rels[i]))
 	}
 	switch j.format {
 	case formatCSV:
@@ -216,7 +217,7 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 	case formatJSONL:
 		last, err = r.readJSONLPipelined(ctx, rd, sink)
 	case formatJSON:
-		err = r.readJSONArray(rd)
+		err = r.clone(ctx, out).readJSONArray(rd)
 		last = out.last
 	}
 	return last, err
