@@ -1,6 +1,10 @@
 package record
 
-import "unsafe"
+import (
+	"unsafe"
+
+	"github.com/vitals-dev/vitals/internal/thp"
+)
 
 // chunked is an append-only array stored in fixed-size chunks: it grows
 // without copying (no transient doubling) and holds no pointers.
@@ -23,7 +27,9 @@ func (c *chunked[T]) append(v T) {
 		return
 	}
 	if c.n&(chunkLen-1) == 0 {
-		c.chunks = append(c.chunks, make([]T, chunkLen))
+		ch := make([]T, chunkLen)
+		thp.Advise(ch)
+		c.chunks = append(c.chunks, ch)
 	}
 	c.chunks[c.n>>chunkBits][c.n&(chunkLen-1)] = v
 	c.n++
@@ -85,7 +91,9 @@ func (b *blob) reserve(n int) ([]byte, uint32, bool) {
 		if last < 0 {
 			size = 4 << 10 // the first chunk starts small
 		}
-		b.chunks = append(b.chunks, make([]byte, 0, max(size, n)))
+		ch := make([]byte, 0, max(size, n))
+		thp.Advise(ch)
+		b.chunks = append(b.chunks, ch)
 		last++
 	}
 	c := b.chunks[last]

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package thp
+
+func advise(start, n uintptr) {}
