@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 )
 
 // LoadBaseline reads a previous JSON report.
@@ -27,8 +28,10 @@ func LoadBaseline(path string) (*Report, error) {
 
 // ApplyBaseline marks each finding of rep new or open (carrying its first
 // sighting forward) and lists the previous findings that are gone as
-// resolved. A finding whose instance started before this run's window is
-// not resolved, only no longer checked; an incomplete run resolves nothing.
+// resolved. A finding whose instance this run does not judge (it started
+// before this run's window, at or after its end, or within the grace
+// period before as_of) is not resolved, only no longer checked; an
+// incomplete run resolves nothing.
 func ApplyBaseline(rep, prev *Report, path string) {
 	rep.Run.Baseline = path
 	prevByID := map[string]Finding{}
@@ -58,8 +61,8 @@ func ApplyBaseline(rep, prev *Report, path string) {
 			if now[p.ID] {
 				continue
 			}
-			if rep.Run.Since != "" && p.Started != "" && before(p.Started, rep.Run.Since) {
-				continue // aged out of the window, not resolved
+			if !judgedIn(rep.Run, p.Started) {
+				continue // its instance is not judged by this run: not resolved
 			}
 			p.Status = "resolved"
 			if p.FirstSeen == "" {
@@ -72,4 +75,26 @@ func ApplyBaseline(rep, prev *Report, path string) {
 		SortFindings(rep.Resolved)
 	}
 	rep.Summary.Baseline = count
+}
+
+// judgedIn tells whether a run judges an instance that started at started:
+// inside the run's window [since, until) and older than the grace period.
+// An unknown start (or an unreadable time) counts as judged.
+func judgedIn(run Run, started string) bool {
+	if started == "" {
+		return true
+	}
+	if run.Since != "" && before(started, run.Since) {
+		return false // aged out of the window
+	}
+	if run.Until != "" && !before(started, run.Until) {
+		return false // after the window: an earlier as_of or until
+	}
+	asOf, err1 := time.Parse(time.RFC3339Nano, run.AsOf)
+	grace, err2 := time.ParseDuration(run.Grace)
+	st, err3 := time.Parse(time.RFC3339Nano, started)
+	if err1 == nil && err2 == nil && err3 == nil && asOf.Sub(st) < grace {
+		return false // in flight at this run's as_of
+	}
+	return true
 }
