@@ -189,11 +189,20 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, "*?[") }
 
 // readFile reads one file and returns the time of its latest record.
 func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last time.Time, err error) {
-	f, err := os.Open(j.path)
+	f, err := openCtx(ctx, j.path)
 	if err != nil {
-		return last, fmt.Errorf("open %s: %w", j.path, err)
+		return last, err
 	}
 	defer f.Close()
+	// A read from a named pipe or a terminal blocks until its writer writes:
+	// on cancellation, closing the file ends the read at once.
+	stop := context.AfterFunc(ctx, func() { f.Close() })
+	defer stop()
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = ctx.Err() // the read failed because it was stopped
+		}
+	}()
 	var rd io.Reader = bufio.NewReaderSize(f, 256<<10)
 	if strings.HasSuffix(strings.ToLower(j.path), ".gz") {
 		gz, err := gzip.NewReader(rd)
@@ -221,6 +230,34 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 		last = out.last
 	}
 	return last, err
+}
+
+// openCtx opens a file for reading, or gives up when ctx ends first:
+// opening a named pipe blocks until a writer opens its other end.
+func openCtx(ctx context.Context, path string) (*os.File, error) {
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		f, err := os.Open(path)
+		ch <- opened{f, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, fmt.Errorf("open %s: %w", path, o.err)
+		}
+		return o.f, nil
+	case <-ctx.Done():
+		go func() { // the open may still succeed: close what it opens
+			if o := <-ch; o.f != nil {
+				o.f.Close()
+			}
+		}()
+		return nil, ctx.Err()
+	}
 }
 
 // trackingWriter remembers the time of the latest record it passes on

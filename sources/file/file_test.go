@@ -570,3 +570,55 @@ func TestGlobOfJSONArrays(t *testing.T) {
 		t.Errorf("records by status %v, filtered %d, bad %v; want %d succeeded, %d failed, %d filtered", byStatus, c.Filtered, c.bad(), want, want, want)
 	}
 }
+
+// TestCancelBlockedPipe: cancelling a read stops it at once even when the
+// source is a named pipe whose writer is idle (the read blocks) or absent
+// (opening blocks), and the error says it was cancelled.
+func TestCancelBlockedPipe(t *testing.T) {
+	for _, writer := range []string{"idle", "absent"} {
+		t.Run(writer, func(t *testing.T) {
+			dir := t.TempDir()
+			pipe := filepath.Join(dir, "events.jsonl")
+			if err := syscall.Mkfifo(pipe, 0o600); err != nil {
+				t.Skipf("no named pipes here: %v", err)
+			}
+			if writer == "idle" {
+				opened := make(chan *os.File, 1)
+				go func() {
+					f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
+					if err != nil {
+						opened <- nil
+						return
+					}
+					f.WriteString(`{"id":"ORD-1","created":"2026-11-20T10:00:00Z"}` + "\n")
+					opened <- f // held open, writing nothing more
+				}()
+				t.Cleanup(func() {
+					if f := <-opened; f != nil {
+						f.Close()
+					}
+				})
+			}
+			raw := map[string]any{"records": []any{
+				map[string]any{"kind": "order", "path": "events.jsonl", "keys": map[string]any{"order_id": "id"}, "time": "created"},
+			}}
+			src := newSource(t, dir, raw)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				_, err := src.Read(ctx, sources.Window{Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, newCollect(false))
+				done <- err
+			}()
+			time.Sleep(200 * time.Millisecond)
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("read ended with %v, want context.Canceled", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the read did not stop within 5 s of cancelling")
+			}
+		})
+	}
+}
