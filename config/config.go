@@ -125,6 +125,9 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 			return nil, Errorf("%v", err)
 		}
 	}
+	if err := checkOverrides(flags); err != nil {
+		return nil, err
+	}
 	flagDataDir := false
 	if flags != nil {
 		for flag, key := range flagKeys {
@@ -157,6 +160,61 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 		return nil, &Error{Err: fmt.Errorf("%s: %w", path, err)}
 	}
 	return &c, nil
+}
+
+// checkOverrides checks the values given by flags and VITALS_* variables
+// before they are merged into the config, so that an error names the flag
+// or the variable to fix, not the config file. A flag that is set hides
+// its variable.
+func checkOverrides(flags *pflag.FlagSet) error {
+	for flag, key := range flagKeys {
+		name, val := "", ""
+		if flags != nil {
+			if f := flags.Lookup(flag); f != nil && f.Changed {
+				name, val = "--"+flag, f.Value.String()
+			}
+		}
+		if name == "" {
+			env := "VITALS_" + strings.ToUpper(strings.ReplaceAll(key, "::", "_"))
+			v, ok := os.LookupEnv(env)
+			if !ok {
+				continue
+			}
+			name, val = env, v
+		}
+		if err := checkOverride(key, val); err != nil {
+			return Errorf("%s %q: %v", name, val, err)
+		}
+	}
+	return nil
+}
+
+func checkOverride(key, val string) error {
+	switch key {
+	case "as_of":
+		if val == "" || val == "now" {
+			return nil
+		}
+		if _, err := time.Parse(time.RFC3339, val); err != nil {
+			return errors.New("not an RFC 3339 time such as 2026-11-20T12:00:00Z (or now)")
+		}
+	case "window::since", "window::until":
+		if _, err := parseWhen(val, time.Now()); err != nil {
+			return errors.New("neither an RFC 3339 time such as 2026-11-20T12:00:00Z nor a duration before as_of such as 72h or 3d")
+		}
+	case "window::lookback", "grace":
+		if val == "" {
+			return nil
+		}
+		d, err := rules.ParseDuration(val)
+		if err != nil {
+			return errors.New("not a duration such as 15m, 72h or 3d")
+		}
+		if d < 0 {
+			return errors.New("must not be negative")
+		}
+	}
+	return nil
 }
 
 // readChain merges the config at path over the configs it extends into v

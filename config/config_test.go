@@ -114,6 +114,48 @@ func TestPrecedence(t *testing.T) {
 	}
 }
 
+// TestBadOverrideNamesItsOrigin: a bad value from a flag or a VITALS_*
+// variable is blamed on the flag or the variable, not on the config file;
+// a flag that is set hides a bad variable.
+func TestBadOverrideNamesItsOrigin(t *testing.T) {
+	path := "testdata/valid.yaml"
+	for _, tc := range []struct {
+		env, flag []string // name, value
+		want      string
+	}{
+		{flag: []string{"as-of", "2026-11-20"}, want: `--as-of "2026-11-20": not an RFC 3339 time`},
+		{flag: []string{"since", "bogus"}, want: `--since "bogus": neither an RFC 3339 time`},
+		{flag: []string{"lookback", "-1h"}, want: `--lookback "-1h": must not be negative`},
+		{flag: []string{"grace", "soon"}, want: `--grace "soon": not a duration`},
+		{env: []string{"VITALS_AS_OF", "yesterday"}, want: `VITALS_AS_OF "yesterday": not an RFC 3339 time`},
+		{env: []string{"VITALS_WINDOW_UNTIL", "later"}, want: `VITALS_WINDOW_UNTIL "later": neither`},
+		{env: []string{"VITALS_GRACE", "x"}, flag: []string{"grace", "20m"}}, // the flag wins: no error
+	} {
+		fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+		for _, f := range []string{"as-of", "since", "until", "lookback", "grace"} {
+			fs.String(f, "", "")
+		}
+		if tc.flag != nil {
+			if err := fs.Parse([]string{"--" + tc.flag[0], tc.flag[1]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if tc.env != nil {
+			t.Setenv(tc.env[0], tc.env[1])
+		}
+		_, err := config.Load(path, fs)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%v %v: %v", tc.flag, tc.env, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), path)):
+			t.Errorf("%v %v: error %v, want one containing %q and not naming %s", tc.flag, tc.env, err, tc.want, path)
+		}
+		if tc.env != nil {
+			os.Unsetenv(tc.env[0])
+		}
+	}
+}
+
 // TestExtendsAndDataDir: a config extending another overrides its values;
 // data_dir is relative to the file that sets it.
 func TestExtendsAndDataDir(t *testing.T) {
