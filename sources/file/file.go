@@ -101,9 +101,9 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		}
 		if len(matches) == 0 {
 			if _, statErr := os.Stat(pattern); statErr != nil && !hasMeta(st.glob) {
-				return sources.Coverage{}, fmt.Errorf("records[%d]: %w", st.index, statErr)
+				return sources.Coverage{}, fmt.Errorf("records[%d]: %w%s", st.index, statErr, s.whereHint(st.glob))
 			}
-			return sources.Coverage{}, fmt.Errorf("records[%d]: no file matches %s", st.index, pattern)
+			return sources.Coverage{}, fmt.Errorf("records[%d]: no file matches %s%s", st.index, pattern, s.whereHint(st.glob))
 		}
 		sort.Strings(matches)
 		for _, p := range matches {
@@ -175,6 +175,17 @@ func (s *Source) Read(ctx context.Context, w sources.Window, sink sources.Sink) 
 		cov.Until = w.Until
 	}
 	return cov, firstErr
+}
+
+// whereHint tells a user whose file is missing where vitals looked.
+func (s *Source) whereHint(path string) string {
+	if filepath.IsAbs(path) {
+		return "; check the path in the config"
+	}
+	if fi, err := os.Stat(s.dir); err != nil || !fi.IsDir() {
+		return fmt.Sprintf("; the data directory %s does not exist: check data_dir in the config, or --data-dir / VITALS_DATA_DIR", s.dir)
+	}
+	return fmt.Sprintf("; the path is read from the data directory %s: check the path in the config, or point data_dir (--data-dir, VITALS_DATA_DIR) elsewhere", s.dir)
 }
 
 // under resolves p against base unless p is absolute.

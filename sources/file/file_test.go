@@ -136,8 +136,12 @@ func TestMissingColumnAndFile(t *testing.T) {
 	}
 
 	_, _, err = read(t, newSource(t, dir, chargeMapping("nope.csv")))
-	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope.csv")) {
-		t.Errorf("missing file: error %v must name the path", err)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "nope.csv")) || !strings.Contains(err.Error(), "read from the data directory "+dir+": check the path") {
+		t.Errorf("missing file: error %v must name the path and where it was looked for", err)
+	}
+	_, _, err = read(t, newSource(t, filepath.Join(dir, "nodir"), chargeMapping("charges.csv")))
+	if err == nil || !strings.Contains(err.Error(), "the data directory "+filepath.Join(dir, "nodir")+" does not exist: check data_dir") {
+		t.Errorf("missing data directory: error %v must say so", err)
 	}
 	_, _, err = read(t, newSource(t, dir, chargeMapping("exports/charges-*.csv")))
 	if err == nil || !strings.Contains(err.Error(), "no file matches") {
