@@ -45,7 +45,7 @@ func Check(p *plan.Plan, confirm string) error {
 	case confirm == "":
 		return &RefusedError{Reason: fmt.Sprintf("--confirm PLAN_ID is required: review the plan, then confirm its id (this plan is %s)", p.ID)}
 	case confirm != p.ID:
-		return &RefusedError{Reason: fmt.Sprintf("you confirmed plan %s, but the plan computed now is %s: the evidence changed since the review; review this plan and confirm its id", confirm, p.ID)}
+		return &RefusedError{Reason: fmt.Sprintf("you confirmed plan %s, but the plan computed now is %s: this is not the plan that was reviewed — the evidence changed since, or this run's config or flags (--config, --as-of, the window, --data-dir) differ from the reviewed run's; review this plan and confirm its id", confirm, p.ID)}
 	case !p.Run.Complete:
 		return &RefusedError{Reason: "a source failed, so the plan may miss refunds or releases already made; fix the source and plan again"}
 	case p.Run.AfterAsOf > 0:

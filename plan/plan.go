@@ -74,6 +74,9 @@ type Plan struct {
 	Totals    []Total     `json:"totals"`
 	Actions   []Action    `json:"actions"`
 	Unplanned []Unplanned `json:"unplanned"`
+	// Rerun is the command that computes this plan again, for the table's
+	// hint on how to emit it (default: vitals plan).
+	Rerun string `json:"-"`
 }
 
 // Run describes the run the plan was computed from.

@@ -118,7 +118,11 @@ func writePlanTable(w io.Writer, p *plan.Plan) error {
 		fmt.Fprintln(w, "Nothing to do.")
 		return nil
 	}
-	fmt.Fprintf(w, "Dry run: nothing was sent. To publish these %d action(s) as commands once reviewed:\n  vitals plan --emit-topic TOPIC --confirm %s\n", len(p.Actions), p.ID)
+	rerun := p.Rerun
+	if rerun == "" {
+		rerun = "vitals plan"
+	}
+	fmt.Fprintf(w, "Dry run: nothing was sent. To publish these %d action(s) as commands once reviewed:\n  %s --emit-topic TOPIC --confirm %s\n", len(p.Actions), rerun, p.ID)
 	return nil
 }
 

@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/vitals-dev/vitals/emit"
 	"github.com/vitals-dev/vitals/plan"
@@ -84,6 +86,7 @@ func runPlan(ctx context.Context, o *planOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	p.Rerun = rerunCommand(o.run.flags, cfg.AsOf, res.In.AsOf)
 	write := func(w io.Writer) error { return report.WritePlan(w, p, format) }
 	if o.out == "" {
 		err = write(stdout)
@@ -111,4 +114,43 @@ func runPlan(ctx context.Context, o *planOptions, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stderr, "vitals: sent %d command(s) of plan %s to topic %s\n", n, p.ID, o.emitTopic)
 	}
 	return res.Failed()
+}
+
+// rerunCommand is the plan command that computes the same plan again: the
+// flags given that shape it, and --as-of when the config's as_of is now
+// (a later run would otherwise judge as of a later time).
+func rerunCommand(flags *pflag.FlagSet, cfgAsOf string, asOf time.Time) string {
+	var b strings.Builder
+	b.WriteString("vitals plan")
+	skip := map[string]bool{"format": true, "out": true, "emit-topic": true, "confirm": true, "brokers": true}
+	asOfGiven := false
+	flags.Visit(func(f *pflag.Flag) {
+		if skip[f.Name] {
+			return
+		}
+		asOfGiven = asOfGiven || f.Name == "as-of"
+		v := f.Value.String()
+		if f.Name == "as-of" && v == "now" {
+			v = asOf.UTC().Format(time.RFC3339)
+		}
+		if f.Value.Type() == "bool" {
+			fmt.Fprintf(&b, " --%s=%s", f.Name, v)
+			return
+		}
+		fmt.Fprintf(&b, " --%s %s", f.Name, shellQuote(v))
+	})
+	if !asOfGiven && (cfgAsOf == "" || cfgAsOf == "now") {
+		fmt.Fprintf(&b, " --as-of %s", asOf.UTC().Format(time.RFC3339))
+	}
+	return b.String()
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

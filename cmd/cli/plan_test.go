@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,7 +99,24 @@ func TestPlanEmit(t *testing.T) {
 		})
 	}
 
-	_, stderr, code := run(t, "plan", "-c", cfg, "--brokers", brokers, "--emit-topic", topic, "--confirm", p.ID)
+	// The emit command is the one the reviewed table gives.
+	table, _, _ := run(t, "plan", "-c", cfg)
+	var hint []string
+	for _, line := range strings.Split(table, "\n") {
+		if strings.Contains(line, "--emit-topic TOPIC") {
+			hint = strings.Fields(line)
+		}
+	}
+	if len(hint) < 2 || hint[0] != "vitals" || !strings.Contains(strings.Join(hint, " "), "--config "+cfg) {
+		t.Fatalf("the table's emit hint %q does not name the config:\n%s", hint, table)
+	}
+	args := append([]string{"--brokers", brokers}, hint[1:]...)
+	for i, a := range args {
+		if a == "TOPIC" {
+			args[i] = topic
+		}
+	}
+	_, stderr, code := run(t, args...)
 	if code != ExitOK || !strings.Contains(stderr, "sent 1 command(s) of plan "+p.ID) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -163,5 +181,31 @@ func TestDLQCommand(t *testing.T) {
 	}
 	if _, stderr, code := run(t, "dlq", "-c", "../../configs/checkout.yaml", "--format", "markdown"); code != ExitUsage || !strings.Contains(stderr, "use table or json") {
 		t.Errorf("--format markdown: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRerunCommand: the emit hint repeats the flags that shape the plan and
+// pins as_of when the config leaves it at now, so the command recomputes
+// the plan that was reviewed.
+func TestRerunCommand(t *testing.T) {
+	asOf := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		args    []string
+		cfgAsOf string
+		want    string
+	}{
+		{nil, "2026-11-20T12:00:00Z", "vitals plan"},
+		{[]string{"-c", "my config.yaml", "--format", "json", "--since", "72h"}, "2026-11-20T12:00:00Z", "vitals plan --config 'my config.yaml' --since 72h"},
+		{[]string{"--data-dir", "/exports/2026-11-26"}, "now", "vitals plan --data-dir /exports/2026-11-26 --as-of 2026-11-26T03:00:00Z"},
+		{[]string{"--as-of", "now", "--strict"}, "", "vitals plan --as-of 2026-11-26T03:00:00Z --strict=true"},
+		{[]string{"--as-of", "2026-11-25T00:00:00Z"}, "now", "vitals plan --as-of 2026-11-25T00:00:00Z"},
+	} {
+		cmd := newPlanCmd(io.Discard, io.Discard)
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if got := rerunCommand(cmd.Flags(), tc.cfgAsOf, asOf); got != tc.want {
+			t.Errorf("%q (config as_of %q): %q, want %q", tc.args, tc.cfgAsOf, got, tc.want)
+		}
 	}
 }
