@@ -72,3 +72,26 @@ func TestMarkdownRowIsOneLine(t *testing.T) {
 		t.Errorf("finding rows:\n%s\nwant one row holding the whole message", strings.Join(rows, "\n"))
 	}
 }
+
+// TestMarkdownTableEndsBeforeText: GitHub reads a line right below a table
+// as one more row, so the list of bad input is set off by a blank line.
+func TestMarkdownTableEndsBeforeText(t *testing.T) {
+	rep := &report.Report{
+		Run:     report.Run{Process: "checkout", AsOf: "2026-11-20T12:00:00Z", Until: "2026-11-20T12:00:00Z", Complete: true},
+		Sources: []report.Source{{Name: "events", Type: "file", Records: 10, Errors: 1, Coverage: report.Coverage{Complete: true}, BadInput: []report.BadInput{{At: "events:events.jsonl:7", Error: "invalid JSON"}}}},
+	}
+	var b strings.Builder
+	if err := report.Write(&b, rep, report.FormatMarkdown); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(b.String(), "\n")
+	for i, line := range lines {
+		if strings.Contains(line, "could not be read") {
+			if i == 0 || lines[i-1] != "" {
+				t.Errorf("line %d %q follows %q: want a blank line between the table and the text", i+1, line, lines[i-1])
+			}
+			return
+		}
+	}
+	t.Fatalf("no bad input listed:\n%s", b.String())
+}

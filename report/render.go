@@ -146,6 +146,9 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		if len(s.BadInput) == 0 {
 			continue
 		}
+		if md {
+			fmt.Fprintln(w) // a line right below a table would be read as a row of it
+		}
 		fmt.Fprintf(w, "%s: %d input(s) could not be read", s.Name, s.Errors)
 		if s.Errors > len(s.BadInput) {
 			fmt.Fprintf(w, " (first %d listed)", len(s.BadInput))
