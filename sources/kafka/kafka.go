@@ -435,12 +435,20 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 	var l link
 	defer l.close()
 	var first, hwm int64
+	bySince := cfg.Start != "earliest" && !w.Since.IsZero()
+	sinceOff := int64(-1)
 	for attempt := 0; ; attempt++ {
 		err := pr.connect(ctx, &l)
 		if err == nil {
 			_ = l.conn.SetDeadline(time.Now().Add(cfg.ReadTimeout))
 			if first, hwm, err = l.conn.ReadOffsets(); err != nil {
 				err = fmt.Errorf("reading its offsets: %w", err)
+				l.close()
+			}
+		}
+		if err == nil && bySince {
+			if sinceOff, err = l.conn.ReadOffset(w.Since); err != nil {
+				err = fmt.Errorf("finding the offset of %s: %w", w.Since.Format(time.RFC3339), err)
 				l.close()
 			}
 		}
@@ -457,13 +465,9 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 			return since, fmt.Errorf("topic %s partition %d: read interrupted: %w", pr.topic, pr.part, ctx.Err())
 		}
 	}
-	conn := l.conn
 	start := first
-	if cfg.Start != "earliest" && !w.Since.IsZero() {
-		off, err := conn.ReadOffset(w.Since)
-		if err != nil {
-			return since, pr.fail(ctx, fmt.Errorf("topic %s partition %d: finding the offset of %s: %w", pr.topic, pr.part, w.Since.Format(time.RFC3339), err))
-		}
+	if bySince {
+		off := sinceOff
 		if off < 0 || off > hwm {
 			off = hwm // no message at or after since
 		}
