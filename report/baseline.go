@@ -2,7 +2,9 @@ package report
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"time"
 )
@@ -10,6 +12,9 @@ import (
 // LoadBaseline reads a previous JSON report.
 func LoadBaseline(path string) (*Report, error) {
 	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("read baseline: %w; on the first run there is no previous report: leave out --baseline (the JSON report this run writes with --out is the next run's baseline)", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read baseline: %w", err)
 	}

@@ -1,6 +1,9 @@
 package report
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // TestBaselineResolvesOnlyWhatWasJudged: a finding that is gone is
 // resolved only when this run judged its instance; one whose instance
@@ -29,5 +32,13 @@ func TestBaselineResolvesOnlyWhatWasJudged(t *testing.T) {
 		if got := rep.Summary.Baseline.Resolved == 1; got != c.resolved {
 			t.Errorf("instance started %q: resolved count %d", c.started, rep.Summary.Baseline.Resolved)
 		}
+	}
+}
+
+// TestMissingBaselineSaysWhatToDo: the first night has no baseline yet.
+func TestMissingBaselineSaysWhatToDo(t *testing.T) {
+	_, err := LoadBaseline(t.TempDir() + "/yesterday.json")
+	if err == nil || !strings.Contains(err.Error(), "yesterday.json") || !strings.Contains(err.Error(), "leave out --baseline") {
+		t.Errorf("missing baseline: %v", err)
 	}
 }
