@@ -70,7 +70,11 @@ func Run(ctx context.Context, in *reconcile.Input, opts Options) ([]Result, erro
 	}
 	for _, name := range opts.Only {
 		if !hasSource(in.Sources, name) {
-			return nil, fmt.Errorf("no source named %q in the config", name)
+			var names []string
+			for _, s := range in.Sources {
+				names = append(names, s.Name)
+			}
+			return nil, fmt.Errorf("no source named %q in the config: use one of %s", name, strings.Join(names, ", "))
 		}
 	}
 	out := make([]Result, len(specs))

@@ -47,7 +47,14 @@ func (f Filter) Validate(m *rules.Model) error {
 			known = known || c.Name == f.Step
 		}
 		if !known {
-			return fmt.Errorf("--step %q is not a step or compensation of %s", f.Step, m.Name)
+			var names []string
+			for _, s := range m.Steps {
+				names = append(names, s.Name)
+			}
+			for _, c := range m.Comps {
+				names = append(names, c.Name)
+			}
+			return fmt.Errorf("--step %q is not a step or compensation of %s: use one of %s", f.Step, m.Name, strings.Join(names, ", "))
 		}
 		if f.State == "" {
 			return fmt.Errorf("--step needs --state (e.g. --step %s --state failed)", f.Step)

@@ -49,8 +49,11 @@ func TestExitCodes(t *testing.T) {
 		{"list bad state", []string{"list", "-c", caseConfig("clean"), "--state", "faild"}, ExitUsage, `--state "faild": use one of not_seen, requested`, ""},
 		{"bad shard", []string{"check", "-c", caseConfig("clean"), "--shard", "4/4"}, ExitUsage, "--shard: \"4/4\": the index must be between 0 and 3", ""},
 		{"shard with baseline", []string{"check", "-c", caseConfig("clean"), "--shard", "0/2", "--baseline", "x.json"}, ExitUsage, "give --baseline to vitals report merge", ""},
-		{"merge a non-shard report", []string{"report", "merge", "../../fixtures/cases/clean/report.json"}, ExitUsage, "not a shard report", ""},
+		{"merge a non-shard report", []string{"report", "merge", "../../fixtures/cases/clean/report.json"}, ExitUsage, "../../fixtures/cases/clean/report.json is not a shard report", ""},
 		{"merge needs files", []string{"report", "merge"}, ExitUsage, "requires at least 1 arg", ""},
+		{"explain with an unknown key type", []string{"explain", "order:ORD-2111", "-c", caseConfig("dead_letter_order")}, ExitFindings, `"order" is not a key type: to name the type, write TYPE:VALUE with one of charge_id,`, ""},
+		{"list bad step", []string{"list", "-c", caseConfig("clean"), "--step", "capture_paymnt", "--state", "failed"}, ExitUsage, `--step "capture_paymnt" is not a step or compensation of checkout: use one of reserve_stock, capture_payment,`, ""},
+		{"doctor unknown source", []string{"doctor", "-c", caseConfig("clean"), "--source", "provdier"}, ExitUsage, `no source named "provdier" in the config: use one of `, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +73,13 @@ func TestExitCodes(t *testing.T) {
 		_, stderr, _ := run(t, "check", "-c", filepath.Join(missing, "config.yaml"))
 		if !strings.Contains(stderr, filepath.Join(missing, "charges.csv")) {
 			t.Errorf("stderr does not name the missing file: %s", stderr)
+		}
+	})
+	t.Run("VITALS_CONFIG names a missing file", func(t *testing.T) {
+		t.Setenv("VITALS_CONFIG", "configs/nope.yaml")
+		_, stderr, code := run(t, "check")
+		if code != ExitUsage || !strings.Contains(stderr, "VITALS_CONFIG=configs/nope.yaml: cannot read it") {
+			t.Errorf("exit %d, stderr %q; want 2 and the variable named", code, stderr)
 		}
 	})
 	t.Run("interrupted", func(t *testing.T) {

@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +51,10 @@ func runExplain(ctx context.Context, o *explainOptions, key string, stdout, stde
 		return err
 	}
 	if len(found) == 0 {
+		types := res.Store.KeyTypes()
+		if typ, _, ok := strings.Cut(key, ":"); ok && !slices.Contains(types, typ) {
+			return &notFoundError{msg: "no record carries the key " + quote(key) + ", and " + quote(typ) + " is not a key type: to name the type, write TYPE:VALUE with one of " + strings.Join(types, ", ") + "; or give the value alone"}
+		}
 		return &notFoundError{msg: "no record carries the key " + quote(key) + ": check its spelling, that its source is configured, and that it happened before as_of " + res.In.AsOf.Format("2006-01-02T15:04:05Z07:00") + " (records after as_of are not read)"}
 	}
 	ex := report.Explain(res, key, found)

@@ -59,6 +59,12 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 		if err != nil {
 			return usagef("%v", err)
 		}
+		switch {
+		case r.Merged != nil:
+			return usagef("merge: %s is already a merged report: give the shards' own reports", p)
+		case r.Shard == nil:
+			return usagef("merge: %s is not a shard report: write each shard's with vitals check --shard i/n --format json", p)
+		}
 		reps = append(reps, r)
 	}
 	rep, err := report.Merge(reps)

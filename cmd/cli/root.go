@@ -186,6 +186,11 @@ func (rf *runFlags) bind(cmd *cobra.Command) {
 
 // load reads the config and runs the pipeline up to correlation.
 func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config, *reconcile.Result, error) {
+	if env := os.Getenv("VITALS_CONFIG"); env != "" && !rf.flags.Changed("config") {
+		if _, err := os.Stat(env); err != nil {
+			return nil, nil, usagef("VITALS_CONFIG=%s: cannot read it (%v): fix the variable or pass --config FILE", env, errors.Unwrap(err))
+		}
+	}
 	cfg, err := config.Load(rf.config, rf.flags)
 	if err != nil {
 		return nil, nil, err
