@@ -227,19 +227,43 @@ func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []st
 	if conn == nil {
 		return nil, fmt.Errorf("cannot reach any broker of %s: %s; check brokers, the network, and the tls/sasl settings", strings.Join(brokers, ", "), strings.Join(errs, "; "))
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	defer stop()
-	_ = conn.SetDeadline(time.Now().Add(s.cfg.ReadTimeout))
+	broker := conn.RemoteAddr().String()
+	conn.Close()
+	// The metadata request must not ask the broker to create the topics:
+	// kafka-go's Conn.ReadPartitions does (and a cluster with
+	// auto.create.topics.enable, Kafka's default, would create a
+	// misspelled topic and vitals would read it as empty). The client's
+	// Metadata sends allow_auto_topic_creation=false.
+	tr := &kafkago.Transport{
+		DialTimeout:    d.Timeout,
+		ClientID:       d.ClientID,
+		TLS:            d.TLS,
+		SASL:           d.SASLMechanism,
+		MetadataTopics: s.topics,
+	}
+	defer tr.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(broker), Transport: tr, Timeout: s.cfg.ReadTimeout}
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: s.topics})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("reading metadata: %w", ctx.Err())
+		}
+		return nil, fmt.Errorf("reading the metadata of %s from %s: %v; check the topic names and that the principal may Describe and Read them", strings.Join(s.topics, ", "), broker, err)
+	}
+	byName := map[string]kafkago.Topic{}
+	for _, t := range md.Topics {
+		byName[t.Name] = t
+	}
 	var out []kafkago.Partition
 	for _, t := range s.topics {
-		ps, err := conn.ReadPartitions(t)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, fmt.Errorf("reading metadata: %w", ctx.Err())
-			}
-			return nil, fmt.Errorf("topic %q: %v; check the topic name and that the principal may Describe and Read it", t, err)
+		mt, ok := byName[t]
+		if !ok {
+			return nil, fmt.Errorf("topic %q: not in the broker's metadata; check the topic name and that the principal may Describe and Read it", t)
 		}
+		if mt.Error != nil {
+			return nil, fmt.Errorf("topic %q: %v; check the topic name and that the principal may Describe and Read it", t, mt.Error)
+		}
+		ps := mt.Partitions
 		if len(ps) == 0 {
 			return nil, fmt.Errorf("topic %q has no partitions (does it exist?)", t)
 		}

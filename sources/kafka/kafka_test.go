@@ -382,6 +382,23 @@ func TestUnreachableAndMissingTopic(t *testing.T) {
 	}
 }
 
+// TestNoTopicIsCreated: on a cluster that creates topics on request (Kafka's
+// default, auto.create.topics.enable), a misspelled topic is an error, not
+// a new empty topic read as complete: vitals never asks for creation.
+func TestNoTopicIsCreated(t *testing.T) {
+	k := kafkatest.Start(t, []kfake.Opt{kfake.AllowAutoTopicCreation()})
+	src := newSource(t, k, map[string]any{"records": []any{map[string]any{"topic": "checkout.evnts", "kind": "k"}}})
+	for i := range 2 { // the second read would find a topic the first created
+		_, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
+		if err == nil || !strings.Contains(err.Error(), `topic "checkout.evnts"`) || !strings.Contains(err.Error(), "Unknown Topic") {
+			t.Fatalf("read %d of a misspelled topic: %v; want an unknown-topic error", i+1, err)
+		}
+	}
+	if err := src.(interface{ Check(context.Context) error }).Check(context.Background()); err == nil {
+		t.Errorf("doctor's check of a misspelled topic passed")
+	}
+}
+
 // The broker goes away in the middle of a read: the read fails after its
 // retries, naming the partition and how far it got.
 func TestBrokerGoesAway(t *testing.T) {
