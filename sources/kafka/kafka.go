@@ -125,12 +125,15 @@ func (s *Source) Kinds() []string {
 // brokers resolves the bootstrap addresses.
 func (s *Source) brokers() ([]string, error) {
 	if s.cfg.BrokersEnv != "" {
-		if v := os.Getenv(s.cfg.BrokersEnv); v != "" {
+		if v, set := os.LookupEnv(s.cfg.BrokersEnv); set && (v != "" || len(s.cfg.Brokers) == 0) {
 			var out []string
 			for _, b := range strings.Split(v, ",") {
 				if b = strings.TrimSpace(b); b != "" {
 					out = append(out, b)
 				}
+			}
+			if len(out) == 0 {
+				return nil, fmt.Errorf("environment variable %s (brokers_env) is set but holds no broker address: export it with the bootstrap brokers, e.g. %s=kafka-1:9092,kafka-2:9092", s.cfg.BrokersEnv, s.cfg.BrokersEnv)
 			}
 			return out, nil
 		}
@@ -139,6 +142,17 @@ func (s *Source) brokers() ([]string, error) {
 		}
 	}
 	return s.cfg.Brokers, nil
+}
+
+// brokersFrom says where the broker addresses came from, for errors.
+func (s *Source) brokersFrom() string {
+	if s.cfg.BrokersEnv != "" && os.Getenv(s.cfg.BrokersEnv) != "" {
+		if len(s.cfg.Brokers) > 0 {
+			return " (from $" + s.cfg.BrokersEnv + ", which overrides brokers in the config)"
+		}
+		return " (from $" + s.cfg.BrokersEnv + ")"
+	}
+	return ""
 }
 
 // Endpoint describes where the source connects.
@@ -225,7 +239,7 @@ func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []st
 		errs = append(errs, err.Error())
 	}
 	if conn == nil {
-		return nil, fmt.Errorf("cannot reach any broker of %s: %s; check brokers, the network, and the tls/sasl settings", strings.Join(brokers, ", "), strings.Join(errs, "; "))
+		return nil, fmt.Errorf("cannot reach any broker of %s%s: %s; check the broker addresses, the network, and the tls/sasl settings", strings.Join(brokers, ", "), s.brokersFrom(), strings.Join(errs, "; "))
 	}
 	broker := conn.RemoteAddr().String()
 	conn.Close()

@@ -382,6 +382,25 @@ func TestUnreachableAndMissingTopic(t *testing.T) {
 	}
 }
 
+// TestBrokersFromEnvironment: an error about the brokers says when their
+// addresses came from the variable the config names, and a variable that
+// holds only blanks is refused as such.
+func TestBrokersFromEnvironment(t *testing.T) {
+	raw := func() map[string]any {
+		return map[string]any{"brokers": []any{"127.0.0.1:9092"}, "brokers_env": "VT_KAFKA_BROKERS", "dial_timeout": "1s", "records": []any{map[string]any{"topic": "x", "kind": "k"}}}
+	}
+	t.Setenv("VT_KAFKA_BROKERS", "127.0.0.1:1")
+	_, err := newSource(t, nil, raw()).Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach any broker of 127.0.0.1:1 (from $VT_KAFKA_BROKERS, which overrides brokers in the config)") {
+		t.Errorf("unreachable broker from the environment: %v", err)
+	}
+	t.Setenv("VT_KAFKA_BROKERS", " , ")
+	_, err = newSource(t, nil, raw()).Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
+	if err == nil || !strings.Contains(err.Error(), "VT_KAFKA_BROKERS (brokers_env) is set but holds no broker address") {
+		t.Errorf("blank variable: %v", err)
+	}
+}
+
 // TestNoTopicIsCreated: on a cluster that creates topics on request (Kafka's
 // default, auto.create.topics.enable), a misspelled topic is an error, not
 // a new empty topic read as complete: vitals never asks for creation.
