@@ -54,8 +54,13 @@ type Result struct {
 	Coverage             sources.Coverage
 }
 
-// OK reports whether the source connected and read completely.
-func (r *Result) OK() bool { return r.Connect == nil && r.Read == nil }
+// OK reports whether the source connected, read completely, and mapped
+// something: a source whose every input fails its mapping is as good as
+// a failed one (and a run would judge its evidence as absent).
+func (r *Result) OK() bool { return r.Connect == nil && r.Read == nil && !r.NothingMapped() }
+
+// NothingMapped reports a source that read input but could map none of it.
+func (r *Result) NothingMapped() bool { return r.Records == 0 && r.Bad > 0 }
 
 // Run checks every source of in, concurrently.
 func Run(ctx context.Context, in *reconcile.Input, opts Options) ([]Result, error) {
@@ -179,6 +184,8 @@ func Failed(results []Result) error {
 			errs = append(errs, fmt.Errorf("source %q (%s): %w", r.Name, r.Type, r.Connect))
 		case r.Read != nil:
 			errs = append(errs, fmt.Errorf("source %q (%s): %w", r.Name, r.Type, r.Read))
+		case r.NothingMapped():
+			errs = append(errs, fmt.Errorf("source %q (%s): %s", r.Name, r.Type, nothingMapped(r)))
 		}
 	}
 	if len(errs) == 0 {
@@ -198,4 +205,8 @@ func mask(kvs []record.KV, masked []string) string {
 		parts = append(parts, kv.Name+"="+v)
 	}
 	return strings.Join(parts, " ")
+}
+
+func nothingMapped(r Result) string {
+	return fmt.Sprintf("all %d input(s) read failed their mapping, none became a record: fix the mapping (or the data) before a run judges this source's evidence as absent", r.Bad)
 }

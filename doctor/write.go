@@ -36,13 +36,15 @@ func Write(w io.Writer, in *reconcile.Input, results []Result) error {
 			fmt.Fprintf(&b, "  connect   ok (%s)\n", dur(r.ConnectTook))
 		}
 		status := "ok"
-		if r.Read != nil {
+		if r.Read != nil || r.NothingMapped() {
 			status = "FAILED"
 		}
 		fmt.Fprintf(&b, "  read      %s: %d records in %s, %d in the window, %d after as_of, %d filtered, %d bad\n",
 			status, r.Records, dur(r.ReadTook), r.InWindow, r.AfterAsOf, r.Filtered, r.Bad)
 		if r.Read != nil {
 			fmt.Fprintf(&b, "  error     %v\n", r.Read)
+		} else if r.NothingMapped() {
+			fmt.Fprintf(&b, "  error     %s\n", nothingMapped(*r))
 		}
 		cov := "complete"
 		if !r.Coverage.Complete {

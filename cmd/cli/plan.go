@@ -86,7 +86,7 @@ func runPlan(ctx context.Context, o *planOptions, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	p.Rerun = rerunCommand(o.run.flags, cfg.AsOf, res.In.AsOf)
+	p.Rerun = rerunCommand(o.run.flags, cfg.AsOf, res.In.Since, res.In.Until)
 	write := func(w io.Writer) error { return report.WritePlan(w, p, format) }
 	if o.out == "" {
 		err = write(stdout)
@@ -116,31 +116,35 @@ func runPlan(ctx context.Context, o *planOptions, stdout, stderr io.Writer) erro
 	return res.Failed()
 }
 
-// rerunCommand is the plan command that computes the same plan again: the
-// flags given that shape it, and --as-of when the config's as_of is now
-// (a later run would otherwise judge as of a later time).
-func rerunCommand(flags *pflag.FlagSet, cfgAsOf string, asOf time.Time) string {
+// rerunCommand is the plan command that computes the reviewed plan again:
+// the flags given that shape it (and --brokers, where it is sent). When
+// as_of is now, the window is pinned to the reviewed one (--since,
+// --until) while as_of stays now: the emitting run must read every record
+// up to the moment it emits — a refund made since the review changes the
+// plan, and the emit is refused — yet judge the same instances.
+func rerunCommand(flags *pflag.FlagSet, cfgAsOf string, since, until time.Time) string {
+	shapes := map[string]bool{"config": true, "as-of": true, "since": true, "until": true, "lookback": true, "grace": true, "data-dir": true, "strict": true, "brokers": true}
+	asOfNow := cfgAsOf == "" || cfgAsOf == "now"
+	if f := flags.Lookup("as-of"); f != nil && f.Changed {
+		asOfNow = f.Value.String() == "" || f.Value.String() == "now"
+	}
 	var b strings.Builder
 	b.WriteString("vitals plan")
-	skip := map[string]bool{"format": true, "out": true, "emit-topic": true, "confirm": true, "brokers": true}
-	asOfGiven := false
-	flags.Visit(func(f *pflag.Flag) {
-		if skip[f.Name] {
+	flags.VisitAll(func(f *pflag.Flag) {
+		if !f.Changed || !shapes[f.Name] || asOfNow && (f.Name == "as-of" || f.Name == "since" || f.Name == "until") {
 			return
-		}
-		asOfGiven = asOfGiven || f.Name == "as-of"
-		v := f.Value.String()
-		if f.Name == "as-of" && v == "now" {
-			v = asOf.UTC().Format(time.RFC3339)
 		}
 		if f.Value.Type() == "bool" {
-			fmt.Fprintf(&b, " --%s=%s", f.Name, v)
+			fmt.Fprintf(&b, " --%s=%s", f.Name, f.Value.String())
 			return
 		}
-		fmt.Fprintf(&b, " --%s %s", f.Name, shellQuote(v))
+		fmt.Fprintf(&b, " --%s %s", f.Name, shellQuote(f.Value.String()))
 	})
-	if !asOfGiven && (cfgAsOf == "" || cfgAsOf == "now") {
-		fmt.Fprintf(&b, " --as-of %s", asOf.UTC().Format(time.RFC3339))
+	if asOfNow {
+		if !since.IsZero() {
+			fmt.Fprintf(&b, " --since %s", since.UTC().Format(time.RFC3339))
+		}
+		fmt.Fprintf(&b, " --until %s", until.UTC().Format(time.RFC3339))
 	}
 	return b.String()
 }

@@ -184,27 +184,30 @@ func TestDLQCommand(t *testing.T) {
 	}
 }
 
-// TestRerunCommand: the emit hint repeats the flags that shape the plan and
-// pins as_of when the config leaves it at now, so the command recomputes
-// the plan that was reviewed.
+// TestRerunCommand: the emit hint repeats the flags that shape the plan
+// (not --format, --out or profiling), and when as_of is now it pins the
+// reviewed window but not as_of, so the emitting run reads everything up to
+// the moment it emits.
 func TestRerunCommand(t *testing.T) {
-	asOf := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	since := time.Date(2026, 11, 24, 3, 0, 0, 0, time.UTC)
+	until := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		args    []string
 		cfgAsOf string
 		want    string
 	}{
 		{nil, "2026-11-20T12:00:00Z", "vitals plan"},
-		{[]string{"-c", "my config.yaml", "--format", "json", "--since", "72h"}, "2026-11-20T12:00:00Z", "vitals plan --config 'my config.yaml' --since 72h"},
-		{[]string{"--data-dir", "/exports/2026-11-26"}, "now", "vitals plan --data-dir /exports/2026-11-26 --as-of 2026-11-26T03:00:00Z"},
-		{[]string{"--as-of", "now", "--strict"}, "", "vitals plan --as-of 2026-11-26T03:00:00Z --strict=true"},
-		{[]string{"--as-of", "2026-11-25T00:00:00Z"}, "now", "vitals plan --as-of 2026-11-25T00:00:00Z"},
+		{[]string{"-c", "my config.yaml", "--format", "json", "--since", "72h", "--out", "p.json"}, "2026-11-20T12:00:00Z", "vitals plan --config 'my config.yaml' --since 72h"},
+		{[]string{"--data-dir", "/exports/2026-11-26"}, "now", "vitals plan --data-dir /exports/2026-11-26 --since 2026-11-24T03:00:00Z --until 2026-11-26T03:00:00Z"},
+		{[]string{"--as-of", "now", "--strict", "--since", "48h"}, "", "vitals plan --strict=true --since 2026-11-24T03:00:00Z --until 2026-11-26T03:00:00Z"},
+		{[]string{"--as-of", ""}, "2026-11-20T12:00:00Z", "vitals plan --since 2026-11-24T03:00:00Z --until 2026-11-26T03:00:00Z"},
+		{[]string{"--as-of", "2026-11-25T00:00:00Z", "--brokers", "kafka-1:9092"}, "now", "vitals plan --as-of 2026-11-25T00:00:00Z --brokers kafka-1:9092"},
 	} {
 		cmd := newPlanCmd(io.Discard, io.Discard)
 		if err := cmd.ParseFlags(tc.args); err != nil {
 			t.Fatal(err)
 		}
-		if got := rerunCommand(cmd.Flags(), tc.cfgAsOf, asOf); got != tc.want {
+		if got := rerunCommand(cmd.Flags(), tc.cfgAsOf, since, until); got != tc.want {
 			t.Errorf("%q (config as_of %q): %q, want %q", tc.args, tc.cfgAsOf, got, tc.want)
 		}
 	}
