@@ -2,6 +2,9 @@ package doctor_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -70,5 +73,54 @@ func TestDoctorUnknownSource(t *testing.T) {
 	in := setup(t, "../configs/checkout.yaml")
 	if _, err := doctor.Run(context.Background(), in, doctor.Options{Only: []string{"nope"}}); err == nil {
 		t.Fatal("no error for an unknown source")
+	}
+}
+
+// TestDoctorNothingMapped: a source that reads input but can map none of
+// it fails the check, though it connected and read to the end.
+func TestDoctorNothingMapped(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir("../fixtures/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("../fixtures/checkout", e.Name()))
+		if err != nil || e.IsDir() {
+			continue
+		}
+		if e.Name() == "dead_letters.jsonl" {
+			b = []byte("this is not json\n{\"also\": \"not a dead letter\"\n")
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := os.ReadFile("../configs/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "vitals.yaml")
+	cfg = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAll(cfg, []byte("data_dir: "+dir))
+	if err := os.WriteFile(path, cfg, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := setup(t, path)
+	results, err := doctor.Run(context.Background(), in, doctor.Options{Only: []string{"dlq", "provider"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = doctor.Failed(results)
+	if err == nil || !strings.Contains(err.Error(), `source "dlq" (file): all 2 input(s) read failed their mapping`) || strings.Contains(err.Error(), "provider") {
+		t.Errorf("Failed: %v; want dlq, and only dlq, named", err)
+	}
+	var out strings.Builder
+	if err := doctor.Write(&out, in, results); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"read      FAILED: 0 records", "2 source(s) checked: 1 ok, 1 failed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

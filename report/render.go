@@ -118,6 +118,9 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 	if !rep.Run.Complete {
 		fmt.Fprintln(w, "INCOMPLETE: a source failed (see sources); nothing is called missing from it, and findings may be missing too")
 	}
+	if bad := badInput(rep); bad > 0 {
+		fmt.Fprintf(w, "BAD INPUT: %d input(s) could not be read (listed under Sources); an instance whose evidence was among them is judged without it\n", bad)
+	}
 
 	h("Sources")
 	t := table(w, md, "source", "type", "records", "errors", "coverage", "status")
@@ -277,4 +280,13 @@ func countCodes(codes []string) string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// badInput counts the inputs the sources could not read.
+func badInput(rep *Report) int {
+	n := 0
+	for _, s := range rep.Sources {
+		n += s.Errors
+	}
+	return n
 }
