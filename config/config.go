@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -167,7 +168,8 @@ func Load(path string, flags *pflag.FlagSet) (*Config, error) {
 // or the variable to fix, not the config file. A flag that is set hides
 // its variable.
 func checkOverrides(flags *pflag.FlagSet) error {
-	for flag, key := range flagKeys {
+	for _, flag := range slices.Sorted(maps.Keys(flagKeys)) {
+		key := flagKeys[flag]
 		name, val := "", ""
 		if flags != nil {
 			if f := flags.Lookup(flag); f != nil && f.Changed {

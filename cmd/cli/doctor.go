@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/vitals-dev/vitals/config"
 	"github.com/vitals-dev/vitals/doctor"
 	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/sources/all"
@@ -46,7 +45,7 @@ func runDoctor(ctx context.Context, o *doctorOptions, stdout io.Writer) error {
 	if o.samples < 0 {
 		return usagef("--samples: must not be negative")
 	}
-	cfg, err := config.Load(o.run.config, o.run.flags)
+	cfg, err := o.run.loadConfig()
 	if err != nil {
 		return err
 	}

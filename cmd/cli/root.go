@@ -184,14 +184,20 @@ func (rf *runFlags) bind(cmd *cobra.Command) {
 	rf.flags = f
 }
 
-// load reads the config and runs the pipeline up to correlation.
-func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config, *reconcile.Result, error) {
+// loadConfig reads the config the flags name. A missing file named by
+// VITALS_CONFIG (rather than --config) is blamed on the variable.
+func (rf *runFlags) loadConfig() (*config.Config, error) {
 	if env := os.Getenv("VITALS_CONFIG"); env != "" && !rf.flags.Changed("config") {
 		if _, err := os.Stat(env); err != nil {
-			return nil, nil, usagef("VITALS_CONFIG=%s: cannot read it (%v): fix the variable or pass --config FILE", env, errors.Unwrap(err))
+			return nil, usagef("VITALS_CONFIG=%s: cannot read it (%v): fix the variable or pass --config FILE", env, errors.Unwrap(err))
 		}
 	}
-	cfg, err := config.Load(rf.config, rf.flags)
+	return config.Load(rf.config, rf.flags)
+}
+
+// load reads the config and runs the pipeline up to correlation.
+func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config, *reconcile.Result, error) {
+	cfg, err := rf.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}

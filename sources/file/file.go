@@ -206,7 +206,9 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 	}
 	defer f.Close()
 	// A read from a named pipe or a terminal blocks until its writer writes:
-	// on cancellation, closing the file ends the read at once.
+	// on cancellation, closing the file ends the read at once where Go polls
+	// pipes (Linux, the BSDs; not macOS, where the read ends only when the
+	// writer writes or closes).
 	stop := context.AfterFunc(ctx, func() { f.Close() })
 	defer stop()
 	defer func() {
@@ -244,7 +246,10 @@ func (s *Source) readFile(ctx context.Context, j *job, sink sources.Sink) (last 
 }
 
 // openCtx opens a file for reading, or gives up when ctx ends first:
-// opening a named pipe blocks until a writer opens its other end.
+// opening a named pipe blocks until a writer opens its other end. When it
+// gives up, the goroutine stays blocked in open(2) until a writer comes
+// (then closes the file) — for good if none ever does; the process is
+// about to exit anyway.
 func openCtx(ctx context.Context, path string) (*os.File, error) {
 	type opened struct {
 		f   *os.File

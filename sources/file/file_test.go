@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -587,6 +588,9 @@ func TestCancelBlockedPipe(t *testing.T) {
 				t.Skipf("no named pipes here: %v", err)
 			}
 			if writer == "idle" {
+				if runtime.GOOS == "darwin" || runtime.GOOS == "ios" {
+					t.Skip("Go does not poll pipes here: closing one does not end a blocked read")
+				}
 				opened := make(chan *os.File, 1)
 				go func() {
 					f, err := os.OpenFile(pipe, os.O_WRONLY, 0)
