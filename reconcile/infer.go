@@ -215,11 +215,15 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			}
 		}
 		if first != 0 {
+			failAt = time.Unix(0, first).UTC()
+			// The step it began compensating before: the first that did not
+			// succeed, passing over steps without evidence in sources that
+			// did not cover the time (a failed source shows nothing: its
+			// steps are not known to be undone).
 			failIdx = 0
-			for failIdx < len(steps) && steps[failIdx].Effective == saga.Succeeded {
+			for failIdx < len(steps) && (steps[failIdx].Effective == saga.Succeeded || steps[failIdx].State == saga.NotSeen && x.uncovered(failIdx, failAt)) {
 				failIdx++
 			}
-			failAt = time.Unix(0, first).UTC()
 		}
 	}
 	if failIdx < 0 {
@@ -606,6 +610,13 @@ func symNames(st *record.Store, syms []record.Sym) string {
 		out += st.SymName(s)
 	}
 	return out
+}
+
+// uncovered reports whether a step's evidence could be missing only
+// because a source did not cover the time t.
+func (x *inferer) uncovered(i int, t time.Time) bool {
+	kinds, anyKind := x.r.Model.Steps[i].EvidenceKinds()
+	return x.r.cov.gap(kinds, anyKind, t) != ""
 }
 
 // skipped marks steps that a later step went past: failed, or without

@@ -326,3 +326,48 @@ func TestGCPercent(t *testing.T) {
 		t.Errorf("with GOGC=100: GC percent %d", got)
 	}
 }
+
+// TestAbortNamesOnlyKnownSteps: an instance that began compensating is
+// said to have done so "before" the first step that did not succeed — but
+// a step whose evidence lives in a failed source is not known to have
+// failed to succeed, so it is passed over, not named.
+func TestAbortNamesOnlyKnownSteps(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir("../../fixtures/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || e.Name() == "stock_reservations.csv" { // the shop's source fails
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("../../fixtures/checkout", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	message := func(args ...string) string {
+		t.Helper()
+		out, stderr, _ := run(t, append([]string{"explain", "ORD-1098", "-c", "../../configs/checkout.yaml", "--format", "json"}, args...)...)
+		var ex report.Explanation
+		if err := json.Unmarshal([]byte(out), &ex); err != nil || len(ex.Instances) != 1 {
+			t.Fatalf("explain: %v\n%s", err, stderr)
+		}
+		for _, f := range ex.Instances[0].Findings {
+			if f.Code == "CAPTURED_WITHOUT_ORDER" {
+				return f.Message
+			}
+		}
+		t.Fatalf("no CAPTURED_WITHOUT_ORDER for ORD-1098: %+v", ex.Instances[0].Findings)
+		return ""
+	}
+	if m := message(); !strings.Contains(m, "began compensating at 2026-11-19T01:22:49Z, before create_order") {
+		t.Errorf("complete run: %s", m)
+	}
+	if m := message("--data-dir", dir); strings.Contains(m, "before reserve_stock") || strings.Contains(m, "before create_order") {
+		t.Errorf("with the shop's source failed, the message names a step whose evidence is in it: %s", m)
+	}
+}
