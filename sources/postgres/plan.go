@@ -52,7 +52,7 @@ func (s *Source) describe(ctx context.Context, ses *session, q *query, bq boundQ
 		// as written, so that its own error, if any, is the one reported.
 		if sh.On() && q.pushdown {
 			if _, ok := q.keys[sh.Root]; ok {
-				return nil, fmt.Errorf("records[%d] (%s): shard_pushdown wraps the query in SELECT ... FROM (query) WHERE ..., and PostgreSQL refused that: %v; make the query a plain SELECT or remove shard_pushdown", q.index, q.loc, ses.sec.scrub(err))
+				return nil, fmt.Errorf("%s: shard_pushdown wraps the query in SELECT ... FROM (query) WHERE ..., and PostgreSQL refused that: %v; make the query a plain SELECT or remove shard_pushdown", q.label(), ses.sec.scrub(err))
 			}
 		}
 		return &plan{sql: bq.sql}, nil
@@ -73,7 +73,7 @@ func (s *Source) describe(ctx context.Context, ses *session, q *query, bq boundQ
 	}
 	if !unique {
 		if root != "" {
-			return nil, fmt.Errorf("records[%d] (%s): shard_pushdown needs uniquely named columns, and the query returns %s; alias them (SELECT o.id AS order_id, ...)", q.index, q.loc, strings.Join(p.cols, ", "))
+			return nil, fmt.Errorf("%s: shard_pushdown needs uniquely named columns, and the query returns %s; alias them (SELECT o.id AS order_id, ...)", q.label(), strings.Join(p.cols, ", "))
 		}
 		p.sql = bq.sql
 		p.kinds = make([]int, len(p.cols))
@@ -99,7 +99,7 @@ func (s *Source) describe(ctx context.Context, ses *session, q *query, bq boundQ
 			c += "::text::cstring"
 		}
 		if k == colTyped && root == t.Name() {
-			return nil, fmt.Errorf("records[%d] (%s): shard_pushdown cannot filter on the %s column %q (it is read as the driver renders it, not as text); map the root key from a text or integer column, or remove shard_pushdown", q.index, q.loc, strings.ToLower(t.DatabaseTypeName()), root)
+			return nil, fmt.Errorf("%s: shard_pushdown cannot filter on the %s column %q (it is read as the driver renders it, not as text); map the root key from a text or integer column, or remove shard_pushdown", q.label(), strings.ToLower(t.DatabaseTypeName()), root)
 		}
 		sel = append(sel, c)
 		p.kinds = append(p.kinds, k)
@@ -146,14 +146,14 @@ func (q *query) shardColumn(sh sources.Shard, cols []string) (string, error) {
 		return "", nil
 	}
 	if f.Const != "" || f.Default != "" || f.Prefix != "" || len(f.Map) > 0 || f.Field == "" {
-		return "", fmt.Errorf("records[%d] (%s): shard_pushdown needs the root key %s mapped from a plain column (no const, default, prefix or map); map it plainly or remove shard_pushdown", q.index, q.loc, sh.Root)
+		return "", fmt.Errorf("%s: shard_pushdown needs the root key %s mapped from a plain column (no const, default, prefix or map); map it plainly or remove shard_pushdown", q.label(), sh.Root)
 	}
 	for _, c := range cols {
 		if c == f.Field {
 			return c, nil
 		}
 	}
-	return "", fmt.Errorf("records[%d] (%s): shard_pushdown needs the root key %s from a column of the query, and %q is not one (a JSON path cannot be filtered in SQL); select it as a column or remove shard_pushdown", q.index, q.loc, sh.Root, f.Field)
+	return "", fmt.Errorf("%s: shard_pushdown needs the root key %s from a column of the query, and %q is not one (a JSON path cannot be filtered in SQL); select it as a column or remove shard_pushdown", q.label(), sh.Root, f.Field)
 }
 
 // rfc3339 rewrites PostgreSQL's text of a timestamp in UTC

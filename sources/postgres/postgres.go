@@ -45,6 +45,12 @@ type query struct {
 	pushdown bool
 }
 
+// label names the query in errors: its place in the config, the kind it
+// maps and the table or query name ("records[1] (order_failed from orders)").
+func (q *query) label() string {
+	return fmt.Sprintf("records[%d] (%s from %s)", q.index, q.mapper.KindPattern(), q.loc)
+}
+
 // New decodes and validates cfg; it does no I/O.
 func New(cfg sources.Config) (sources.Source, error) {
 	var c Config
@@ -268,12 +274,12 @@ func (s *Source) resolve(q *query, cols []string) ([]column, []int, error) {
 	for _, c := range q.pk {
 		i, ok := idx[c]
 		if !ok {
-			return nil, nil, fmt.Errorf("records[%d] (%s): the query returns no primary key column %q (it returns %s); set primary_key: to the column(s) that identify a row", q.index, q.loc, c, strings.Join(cols, ", "))
+			return nil, nil, fmt.Errorf("%s: the query returns no primary key column %q (it returns %s); set primary_key: to the column(s) that identify a row", q.label(), c, strings.Join(cols, ", "))
 		}
 		pk = append(pk, i)
 	}
 	if len(missing) > 0 {
-		return nil, nil, fmt.Errorf("records[%d] (%s): the query returns no column %s (it returns %s); fix the mapping or the SELECT list (a.b reads key b of json column a)", q.index, q.loc, strings.Join(missing, ", "), strings.Join(cols, ", "))
+		return nil, nil, fmt.Errorf("%s: the query returns no column %s (it returns %s); fix the mapping or the SELECT list (a.b reads key b of json column a)", q.label(), strings.Join(missing, ", "), strings.Join(cols, ", "))
 	}
 	return out, pk, nil
 }
@@ -327,7 +333,7 @@ func (s *Source) runQuery(ctx context.Context, ses *session, q *query, bq boundQ
 		n++
 		if n&1023 == 0 {
 			if err := ctx.Err(); err != nil {
-				return fmt.Errorf("records[%d] (%s): read interrupted: %w", q.index, q.loc, err)
+				return fmt.Errorf("%s: read interrupted: %w", q.label(), err)
 			}
 		}
 		if err := rows.Scan(ptrs...); err != nil {
@@ -427,18 +433,18 @@ func jsonText(doc *fastjson.Value, path []string) string {
 // queryError explains why a query failed, naming the query and what to do.
 func (s *Source) queryError(ctx context.Context, ses *session, q *query, err error) error {
 	if ctx.Err() != nil {
-		return ses.sec.scrub(fmt.Errorf("records[%d] (%s): read interrupted: %w", q.index, q.loc, ctx.Err()))
+		return ses.sec.scrub(fmt.Errorf("%s: read interrupted: %w", q.label(), ctx.Err()))
 	}
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		switch {
 		case pe.Code == "57014" && strings.Contains(pe.Message, "statement timeout"):
-			return errorf(ses.sec, "records[%d] (%s): the query ran longer than statement_timeout (%s) and PostgreSQL cancelled it; raise statement_timeout, index the time column, or narrow the window", q.index, q.loc, s.statementTimeout)
+			return errorf(ses.sec, "%s: the query ran longer than statement_timeout (%s) and PostgreSQL cancelled it; raise statement_timeout, index the time column, or narrow the window", q.label(), s.statementTimeout)
 		case pe.Code == "42501":
-			return errorf(ses.sec, "records[%d] (%s): %s; grant the read-only role SELECT on it (see README: PostgreSQL source)", q.index, q.loc, pe.Message)
+			return errorf(ses.sec, "%s: %s; grant the read-only role SELECT on it (see README: PostgreSQL source)", q.label(), pe.Message)
 		case pe.Code.Class() == "42":
-			return errorf(ses.sec, "records[%d] (%s): the query is not valid here: %s; fix it in the config (try it with psql)", q.index, q.loc, pe.Message)
+			return errorf(ses.sec, "%s: the query is not valid here: %s; fix it in the config (try it with psql)", q.label(), pe.Message)
 		}
 	}
-	return errorf(ses.sec, "records[%d] (%s): %v", q.index, q.loc, err)
+	return errorf(ses.sec, "%s: %v", q.label(), err)
 }

@@ -195,7 +195,7 @@ func TestStatementTimeout(t *testing.T) {
 	})
 	start := time.Now()
 	cov, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
-	if err == nil || !strings.Contains(err.Error(), "statement_timeout (200ms)") || !strings.Contains(err.Error(), "(slow)") {
+	if err == nil || !strings.Contains(err.Error(), "statement_timeout (200ms)") || !strings.Contains(err.Error(), "records[0] (item from slow)") {
 		t.Fatalf("want a statement_timeout error naming the query, got %v", err)
 	}
 	if cov.Complete {
