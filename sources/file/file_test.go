@@ -630,3 +630,37 @@ func TestCancelBlockedPipe(t *testing.T) {
 		})
 	}
 }
+
+// TestCSVShapes: a row with more values than the header (an unquoted comma
+// in a text) is bad input like a short one, not read with its values
+// shifted; empty trailing cells are fine; a header naming a mapped column
+// twice fails the file; an empty file (not even a header) is bad input.
+func TestCSVShapes(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,status,amount,currency\n"+
+		"ch_1,ORD-1,2026-11-20T10:00:00Z,paid,45.99,eur\n"+
+		"ch_2,ORD-2,2026-11-20T10:01:00Z,paid,thanks,1.00,EUR\n"+
+		"ch_3,ORD-3,2026-11-20T10:02:00Z,paid,2.00,EUR,,\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || got[0] != "src:charges.csv:3 row has 7 fields, the header has 6" {
+		t.Errorf("bad input %q; want the long row at line 3", got)
+	}
+	if len(c.Records) != 2 {
+		t.Errorf("%d records, want ch_1 and ch_3 (its trailing cells are empty)", len(c.Records))
+	}
+
+	write(t, dir, "twice.csv", "id,meta.order,created,status,amount,currency,status\nch_1,ORD-1,2026-11-20T10:00:00Z,paid,45.99,eur,failed\n")
+	_, _, err = read(t, newSource(t, dir, chargeMapping("twice.csv")))
+	if err == nil || !strings.Contains(err.Error(), `twice.csv:1: the header has column "status" twice (columns 4 and 7)`) {
+		t.Errorf("a mapped column twice: %v", err)
+	}
+
+	write(t, dir, "empty.csv", "")
+	c, _, err = read(t, newSource(t, dir, chargeMapping("empty.csv")))
+	if err != nil || len(c.bad()) != 1 || !strings.Contains(c.bad()[0], "src:empty.csv:1 the file is empty") {
+		t.Errorf("empty file: err %v, bad %q", err, c.bad())
+	}
+}

@@ -138,7 +138,8 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if err == io.EOF {
-		return last, nil // an empty file holds no records
+		// Not even a header: an export that failed, not one with no rows.
+		return last, r.bad(1, errors.New("the file is empty: not even a header row"))
 	}
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
@@ -181,7 +182,9 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 				}
 				continue
 			}
-			if len(row) < len(header) {
+			if len(row) < len(header) || len(row) > len(header) && !emptyTail(row[len(header):]) {
+				// Too few or too many: the values do not sit under their
+				// headers (an unquoted comma in a text, say).
 				if bad := r.bad(int64(line), fmt.Errorf("row has %d fields, the header has %d", len(row), len(header))); bad != nil {
 					return bad
 				}
@@ -225,9 +228,21 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 // reads them (their rows are read with the field empty).
 func (r *reader) columns(header []string) ([]int, error) {
 	cols := map[string]int{}
+	twice := map[string][2]int{}
 	for i, h := range header {
 		h = strings.TrimPrefix(h, "\ufeff") // a BOM some exporters write
-		cols[strings.TrimSpace(h)] = i
+		h = strings.TrimSpace(h)
+		if j, dup := cols[h]; dup {
+			twice[h] = [2]int{j, i}
+		}
+		cols[h] = i
+	}
+	for _, m := range r.maps {
+		for _, f := range m.mapper.Fields() {
+			if d, ok := twice[f]; ok {
+				return nil, fmt.Errorf("%s:1: the header has column %q twice (columns %d and %d), so the mapping cannot tell which to read: rename one in the export", r.path, f, d[0]+1, d[1]+1)
+			}
+		}
 	}
 	var ship []int
 	for _, m := range r.maps {
@@ -323,4 +338,15 @@ func (r *reader) readJSONLPipelined(ctx context.Context, in io.Reader, sink sour
 		return w.emit(line)
 	}
 	return r.pipeline(ctx, sink, split, mapRow)
+}
+
+// emptyTail reports whether the cells past the header's are all empty (a
+// trailing delimiter some exporters write on every row).
+func emptyTail(cells []string) bool {
+	for _, c := range cells {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
 }
