@@ -110,6 +110,20 @@ func TestNeverRefundMoreThanCaptured(t *testing.T) {
 			t.Errorf("refunds %v, want %v", got, want)
 		}
 	})
+	t.Run("per charge, a refund written as a negative amount", func(t *testing.T) {
+		// Counting -50.00 as back would leave 100.00 of 50.00 to refund.
+		_, p := ownCase(t, "negative_refund")
+		got := map[string]int64{}
+		for _, a := range of(p.Actions, plan.RefundPayment) {
+			got[a.Target.ID] += amount(a)
+		}
+		if want := map[string]int64{"ch_3001a": 5000}; !maps(got, want) {
+			t.Errorf("refunds %v, want %v: what went back on ch_3001c is not known", got, want)
+		}
+		if k := kinds(p.Actions); !slices.Contains(k, plan.ManualReview) {
+			t.Errorf("actions %v, want a manual_review of ch_3001c", k)
+		}
+	})
 	t.Run("per charge, counting two refunds that share the charge's payment intent", func(t *testing.T) {
 		_, p := ownCase(t, "refunds_share_payment_intent")
 		got := map[string]int64{}

@@ -303,6 +303,13 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 				d.unsure(cs, g.u, g.own.prov+" records a "+comp+" with no amount")
 				continue
 			}
+			if g.amount <= 0 {
+				// Some exports write refunds as negative amounts: counting
+				// one would lower what is back and raise what is left to
+				// refund. Never guess its sign.
+				d.unsure(cs, g.u, g.own.prov+" records a "+comp+" of "+money(g.amount, g.currency)+": a "+comp+" must be a positive amount (map a negative export's sign away)")
+				continue
+			}
 			if g.u == nil {
 				if !slices.ContainsFunc(units, func(u *unit) bool { return u.hasAmount && u.currency == g.currency }) {
 					// It counts against no charge, so it would be ignored.
