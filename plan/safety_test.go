@@ -462,3 +462,36 @@ func TestNoTwoReplaysOfOneStep(t *testing.T) {
 		t.Fatalf("actions %v, want only manual_review: two PaymentCaptured events of create_order were dead-lettered", got)
 	}
 }
+
+// A partial, zero or other-currency refund does not undo a capture: the
+// instance gets its finding, and the plan refunds what is left, or sends a
+// person when what went back cannot be counted.
+func TestPartialRefundDoesNotUndoACapture(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		refund map[string]int64 // refund_payment actions by charge
+		manual bool
+	}{
+		{"partial_refund_after_reject", map[string]int64{"ch_3Q8rLBckpuCCP1yYGytjBySt": 5007}, false},
+		{"zero_refund_after_reject", map[string]int64{}, true},
+		{"other_currency_refund_after_reject", map[string]int64{}, true},
+		{"double_capture_partial_refund", map[string]int64{"ch_3Q9KvKBw070thD6cY5qpwI1I": 38238}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, p := ownCase(t, tc.name)
+			if p.Summary.Findings == 0 {
+				t.Fatal("no finding: the capture counts as undone")
+			}
+			got := map[string]int64{}
+			for _, a := range of(p.Actions, plan.RefundPayment) {
+				got[a.Target.ID] += amount(a)
+			}
+			if !maps(got, tc.refund) {
+				t.Errorf("refunds %v, want %v", got, tc.refund)
+			}
+			if m := slices.Contains(kinds(p.Actions), plan.ManualReview); m != tc.manual {
+				t.Errorf("manual_review %v, want %v (actions %v)", m, tc.manual, kinds(p.Actions))
+			}
+		})
+	}
+}

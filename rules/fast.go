@@ -118,9 +118,10 @@ func (f *fastProg) run(ctx *fastCtx, env *InstanceEnv) (out any, ok bool) {
 // fastFuncs are the helpers a fast program may call, the same functions
 // the VM calls.
 var fastFuncs = map[string]func(...any) (any, error){
-	"distinct": fnDistinct,
-	"total":    fnTotal,
-	"ids":      fnIDs,
+	"distinct":  fnDistinct,
+	"total":     fnTotal,
+	"ids":       fnIDs,
+	"uncovered": fnUncovered,
 }
 
 func fastCompile(n ast.Node) (fastFn, bool) {

@@ -28,6 +28,10 @@ var fastCases = []string{
 	`distinct(steps.refund_payment.succeeded, "refund_id")`,
 	`len(vars.refunds) > 0`,
 	`total(vars.refunds) <= total(vars.charges)`,
+	`count(uncovered(vars.charges, vars.refunds, "charge_id"), .keys.charge_id not in vars.refunded || .keys.charge_id in ids(filter(steps.refund_payment.succeeded, .kind == "refund"), "charge_id")) <= 1`,
+	`steps.refund_payment.state == "compensated" && len(vars.charges) > 0 && len(vars.refunds) > 0`,
+	`all(vars.charges, .currency == vars.charges[0].currency) && all(vars.refunds, .currency == vars.charges[0].currency && .amount > 0) && total(vars.refunds) >= total(vars.charges)`,
+	`uncovered(records, filter(records, .kind == "refund"), "charge_id")`,
 	// members, indexes, nil
 	`steps.capture_payment.state == "succeeded" and steps.capture_payment.attempts >= 1`,
 	`steps.no_such_step.state`,

@@ -97,6 +97,7 @@ var functions = []expr.Option{
 	expr.Function("distinct", fnDistinct),
 	expr.Function("total", fnTotal),
 	expr.Function("ids", fnIDs),
+	expr.Function("uncovered", fnUncovered),
 	expr.Function("money", fnMoney),
 	expr.Function("sprintf", func(p ...any) (any, error) {
 		if len(p) == 0 {
@@ -429,6 +430,43 @@ func sumAmounts(recs []*RecordView) (any, error) {
 		sum += r.Amount
 	}
 	return int(sum), nil
+}
+
+// uncovered(charges, refunds, "charge_id"): the records of the first list
+// whose amount is not given back in full by the records of the second that
+// carry the same value of the key type, in the same currency; amounts of
+// zero or less in the second list count for nothing. A record of the first
+// list without the key or an amount is uncovered.
+func fnUncovered(p ...any) (any, error) {
+	if len(p) != 3 {
+		return nil, errors.New("uncovered(records, by, key_type)")
+	}
+	recs, err := toRecords(p[0])
+	if err != nil {
+		return nil, fmt.Errorf("uncovered: %w", err)
+	}
+	by, err := toRecords(p[1])
+	if err != nil {
+		return nil, fmt.Errorf("uncovered: %w", err)
+	}
+	key, ok := p[2].(string)
+	if !ok {
+		return nil, errors.New("uncovered: the key type must be a string")
+	}
+	out := make([]*RecordView, 0, len(recs))
+	for _, r := range recs {
+		v := r.Keys[key]
+		var back int64
+		for _, b := range by {
+			if v != "" && b.Keys[key] == v && b.HasAmount && b.Amount > 0 && b.Currency == r.Currency {
+				back += b.Amount
+			}
+		}
+		if v == "" || !r.HasAmount || back < r.Amount {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // ids(records, "charge_id"): the distinct values of a key, sorted.

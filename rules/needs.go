@@ -118,10 +118,10 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 		if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "sprintf" {
 			v.n.wholeRecords()
 		}
-		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids") {
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok && (id.Value == "distinct" || id.Value == "ids" || id.Value == "uncovered") {
 			v.n.keys = true
-			if len(x.Arguments) == 2 {
-				if name, ok := x.Arguments[1].(*ast.StringNode); ok {
+			if n := len(x.Arguments); n == 2 || id.Value == "uncovered" && n == 3 {
+				if name, ok := x.Arguments[n-1].(*ast.StringNode); ok {
 					v.n.keyNames[name.Value] = true
 					return
 				}
