@@ -70,6 +70,11 @@ func (r *Result) newInferer() *inferer {
 	m := r.Model
 	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
+	if r.cov == nil {
+		r.cov = newCoverage(r.Sources)
+	}
+	cov := r.cov
+	x.judge.Uncovered = cov.gap
 	return x
 }
 

@@ -57,6 +57,10 @@ type Invariant struct {
 	assertFast *fastProg
 	message    []messagePart
 	evidence   *vm.Program
+	// kinds are the record kinds its vars, when and expr can read (anyKind:
+	// any kind at all).
+	kinds   []string
+	anyKind bool
 }
 
 // varRef names a shared variable program: invariants that define the
@@ -119,6 +123,18 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 	if m.needs == nil {
 		m.needs = newEnvNeeds()
 	}
+	// What this invariant alone reads decides whose coverage it needs
+	// (judge.invariants skips it where a source it reads did not cover
+	// the instance).
+	own := newEnvNeeds()
+	for _, src := range c.Vars {
+		own.add(src)
+	}
+	for _, src := range []string{c.When, c.Expr} {
+		if src != "" {
+			own.add(src)
+		}
+	}
 	for _, src := range c.Vars {
 		m.needs.add(src)
 	}
@@ -134,6 +150,7 @@ func compileInvariant(c InvariantConfig, m *Model) (*Invariant, error) {
 		m.needs.steps[c.Step] = true // the default evidence
 	}
 	inv := &Invariant{Code: saga.Code(c.Code), Step: c.Step}
+	inv.kinds, inv.anyKind = own.readsKinds(m)
 	if c.Code == "" {
 		return nil, errors.New("code: required (e.g. AMOUNT_MISMATCH)")
 	}

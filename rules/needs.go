@@ -178,3 +178,29 @@ func isIndex(n ast.Node) bool {
 	}
 	return false
 }
+
+// readsKinds returns the record kinds the expressions can read: those named
+// in by_kind, and those that can be evidence of the steps and compensations
+// they read; any is true when they read records whatever their kind.
+func (n *envNeeds) readsKinds(m *Model) (kinds []string, any bool) {
+	if n.allRecords || n.allSteps {
+		return nil, true
+	}
+	ks := kindSet{}
+	for k := range n.kinds {
+		ks = ks.union(kindSet{kinds: []string{k}})
+	}
+	for _, s := range m.Steps {
+		if n.steps[s.Name] {
+			k, a := s.EvidenceKinds()
+			ks = ks.union(kindSet{kinds: k, any: a})
+		}
+	}
+	for _, c := range m.Comps {
+		if n.steps[c.Name] {
+			k, a := c.EvidenceKinds()
+			ks = ks.union(kindSet{kinds: k, any: a})
+		}
+	}
+	return ks.kinds, ks.any
+}

@@ -2,10 +2,12 @@ package cli
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -369,5 +371,56 @@ func TestAbortNamesOnlyKnownSteps(t *testing.T) {
 	}
 	if m := message("--data-dir", dir); strings.Contains(m, "before reserve_stock") || strings.Contains(m, "before create_order") {
 		t.Errorf("with the shop's source failed, the message names a step whose evidence is in it: %s", m)
+	}
+}
+
+// TestInvariantsSkipAFailedSource: when the source of the charges fails
+// half-way (a truncated .gz) while the refunds, read by another source,
+// arrive whole, OVER_COMPENSATION must not compare the refunds with the
+// charges that happened to be read: an invariant is not judged on an
+// instance a source it reads did not cover.
+func TestInvariantsSkipAFailedSource(t *testing.T) {
+	dir := t.TempDir()
+	entries, err := os.ReadDir("../../fixtures/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("../../fixtures/checkout", e.Name()))
+		if err != nil || e.IsDir() {
+			continue
+		}
+		name := e.Name()
+		if name == "charges.csv" {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(b)
+			zw.Close()
+			b, name = z.Bytes()[:z.Len()/2], "charges.csv.gz" // cut in the middle
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := os.ReadFile("../../configs/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(cfg)
+	s = strings.Replace(s, "        path: charges.csv\n", "        path: charges.csv.gz\n", 1)
+	s = strings.Replace(s, "      - kind: refund\n", "  - name: provider_refunds\n    type: file\n    coverage: {until: \"2026-11-20T11:50:00Z\"}\n    records:\n      - kind: refund\n", 1)
+	s = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAllString(s, "data_dir: "+dir)
+	path := filepath.Join(dir, "vitals.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, code := checkJSON(t, "-c", path)
+	if code != ExitSource || rep.Run.Complete {
+		t.Fatalf("exit %d, complete %v: want the provider source failed", code, rep.Run.Complete)
+	}
+	for _, f := range rep.Findings {
+		if f.Code == "OVER_COMPENSATION" || f.Code == "DOUBLE_CAPTURE" || f.Code == "AMOUNT_MISMATCH" {
+			t.Errorf("%s %s: %s — judged on charges a failed source read only in part", f.Code, f.Root, f.Message)
+		}
 	}
 }
