@@ -65,10 +65,15 @@ func Parse(s string, f Format, currency string) (int64, error) {
 		intPart = "0"
 	}
 	if len(frac) > exp {
-		// Trailing zeros beyond the currency's precision lose nothing.
+		// Trailing zeros beyond the currency's precision lose nothing —
+		// unless the point may be a thousands separator: "13.000" JPY or
+		// "12.500" EUR in a European export is 13000 or 12500.
 		trimmed := strings.TrimRight(frac[exp:], "0")
 		if trimmed != "" {
 			return 0, fmt.Errorf("amount %q has %d decimals but %s has %d", s, len(frac), currency, exp)
+		}
+		if len(frac) == 3 && len(intPart) <= 3 {
+			return 0, fmt.Errorf("amount %q is ambiguous: 3 digits after the point, but %s has %d decimals — is the point a thousands separator? Export amounts without thousands separators, or with %s's %d decimals (a numeric(n,3) column: cast it in the query)", s, currency, exp, currency, exp)
 		}
 		frac = frac[:exp]
 	}
