@@ -101,13 +101,13 @@ func (f TimeFormat) Parse(s string) (time.Time, error) {
 			if sec < 0 || strings.HasPrefix(s, "-") {
 				ns = -ns
 			}
-			return time.Unix(sec, ns).UTC(), nil
+			return f.plausible(s, time.Unix(sec, ns).UTC())
 		}
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("%q is not %s", s, f)
 		}
-		return time.Unix(n, 0).UTC(), nil
+		return f.plausible(s, time.Unix(n, 0).UTC())
 	case timeUnixMilli, timeUnixMicro, timeUnixNano:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
@@ -115,11 +115,11 @@ func (f TimeFormat) Parse(s string) (time.Time, error) {
 		}
 		switch f.kind {
 		case timeUnixMilli:
-			return time.UnixMilli(n).UTC(), nil
+			return f.plausible(s, time.UnixMilli(n).UTC())
 		case timeUnixMicro:
-			return time.UnixMicro(n).UTC(), nil
+			return f.plausible(s, time.UnixMicro(n).UTC())
 		}
-		return time.Unix(0, n).UTC(), nil
+		return f.plausible(s, time.Unix(0, n).UTC())
 	}
 	if f.layout == sqlLayout && len(s) == len(sqlLayout) && s[10] == ' ' {
 		// The commonest layout, as exports write it: the same fields as
@@ -134,6 +134,16 @@ func (f TimeFormat) Parse(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q does not match %s", s, f)
 	}
 	return t.UTC(), nil
+}
+
+// plausible refuses a unix time in the wrong unit: milliseconds read as
+// seconds land in the year 58,000, seconds read as milliseconds in January
+// 1970 — either would be dropped as outside the window, unseen.
+func (f TimeFormat) plausible(s string, t time.Time) (time.Time, error) {
+	if y := t.Year(); y < 1980 || y > 2200 {
+		return time.Time{}, fmt.Errorf("%q as %s is %s: is the unit wrong? (now has 10 digits in seconds, 13 in milliseconds, 16 in microseconds, 19 in nanoseconds: set format: unix, unix_ms, unix_us or unix_ns)", s, f, t.Format(time.RFC3339))
+	}
+	return t, nil
 }
 
 // sqlLayout is the layout of a SQL timestamp without zone.

@@ -34,6 +34,9 @@ func TestTimeFormats(t *testing.T) {
 		{"unix_ms", "", "1795168809000", utc("2026-11-20T10:00:09Z"), ""},
 		{"unix_us", "", "1795168809000001", utc("2026-11-20T10:00:09.000001Z"), ""},
 		{"unix_ms", "", "17951688090.5", time.Time{}, "is not unix milliseconds"},
+		{"unix", "", "1795168809000", time.Time{}, "is the unit wrong?"},
+		{"unix_ms", "", "1795168809", time.Time{}, "is the unit wrong?"},
+		{"unix_ns", "", "1795168809000000", time.Time{}, "is the unit wrong?"},
 		{"2006-01-02 15:04:05", "", "2026-11-20 10:00:01", utc("2026-11-20T10:00:01Z"), ""},
 		{"02/01/2006 15:04", "America/New_York", "20/11/2026 05:00", utc("2026-11-20T10:00:00Z"), ""},
 	} {
