@@ -664,3 +664,22 @@ func TestCSVShapes(t *testing.T) {
 		t.Errorf("empty file: err %v, bad %q", err, c.bad())
 	}
 }
+
+// TestInvalidUTF8Key: a key with a damaged byte is bad input at its line,
+// not a new key that opens an instance of its own.
+func TestInvalidUTF8Key(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,status,amount,currency\n"+
+		"ch_1,ORD-1\xff,2026-11-20T10:00:00Z,paid,45.99,eur\n"+
+		"ch_2,ORD-2,2026-11-20T10:01:00Z,paid,1.00,EUR\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || !strings.HasPrefix(got[0], "src:charges.csv:2 ") || !strings.Contains(got[0], "is not valid UTF-8") {
+		t.Errorf("bad input %q; want line 2's order_id", got)
+	}
+	if len(c.Records) != 1 {
+		t.Errorf("%d records, want ch_2 only", len(c.Records))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/vm"
@@ -268,6 +269,11 @@ func (m *Mapper) Map(vals []string, r *record.Record) (keep bool, err error) {
 	r.Status = m.status.get(vals)
 	for i := range m.keys {
 		if v := m.keys[i].g.get(vals); v != "" {
+			if !utf8.ValidString(v) {
+				// A damaged byte would make a key that links nothing and
+				// open an instance of its own.
+				return false, &FieldError{What: "key " + m.keys[i].name, Where: m.keys[i].g.describe(), Err: fmt.Errorf("%q is not valid UTF-8 (a damaged byte, or an export in another encoding)", v)}
+			}
 			r.Keys = append(r.Keys, record.KV{Name: m.keys[i].name, Value: v})
 		}
 	}
