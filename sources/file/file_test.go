@@ -683,3 +683,17 @@ func TestInvalidUTF8Key(t *testing.T) {
 		t.Errorf("%d records, want ch_2 only", len(c.Records))
 	}
 }
+
+// TestHeaderCaseHint: a mapped column whose name differs only in case is
+// named in the error, with what to do.
+func TestHeaderCaseHint(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,Status,amount,currency\nch_1,ORD-1,2026-11-20T10:00:00Z,paid,45.99,eur\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || !strings.Contains(got[0], `the header has "Status": column names match exactly, so map "Status" or rename the column`) {
+		t.Errorf("bad input %q", got)
+	}
+}

@@ -268,7 +268,18 @@ func (r *reader) columns(header []string) ([]int, error) {
 			for _, h := range header {
 				have = append(have, fmt.Sprintf("%q", h))
 			}
-			err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty", strings.Join(missing, ", "), strings.Join(have, ", "))
+			hint := ""
+			for _, f := range fields {
+				if _, ok := cols[f]; ok {
+					continue
+				}
+				for h := range cols {
+					if strings.EqualFold(h, f) {
+						hint += fmt.Sprintf("; the header has %q: column names match exactly, so map %q or rename the column", h, h)
+					}
+				}
+			}
+			err := fmt.Errorf("header lacks column %s (it has %s); rows are read with that field empty%s", strings.Join(missing, ", "), strings.Join(have, ", "), hint)
 			if bad := r.out.Bad(r.prov(m, 1), err); bad != nil {
 				return nil, bad
 			}
