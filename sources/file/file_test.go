@@ -697,3 +697,21 @@ func TestHeaderCaseHint(t *testing.T) {
 		t.Errorf("bad input %q", got)
 	}
 }
+
+// TestOpenQuoteSaysWhatItSwallowed: a quote left open makes the rest of
+// the file one broken field; the error says which lines are lost.
+func TestOpenQuoteSaysWhatItSwallowed(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,status,amount,currency\n"+
+		"ch_1,ORD-1,2026-11-20T10:00:00Z,paid,45.99,eur\n"+
+		"ch_2,\"ORD-2,2026-11-20T10:01:00Z,paid,1.00,EUR\n"+
+		"ch_3,ORD-3,2026-11-20T10:02:00Z,paid,2.00,EUR\n"+
+		"ch_4,ORD-4,2026-11-20T10:03:00Z,paid,3.00,EUR\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || !strings.HasPrefix(got[0], "src:charges.csv:3 ") || !strings.Contains(got[0], "lines 3 to 5 are one broken field") {
+		t.Errorf("bad input %q", got)
+	}
+}

@@ -177,7 +177,12 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 					return fmt.Errorf("read %s: %w", r.path, err)
 				}
 				lastLine = pe.Line
-				if bad := r.bad(int64(pe.StartLine), pe.Err); bad != nil {
+				err := pe.Err
+				if pe.Line > pe.StartLine {
+					// A quote left open swallows the lines after it.
+					err = fmt.Errorf("%w (at line %d, column %d): lines %d to %d are one broken field, none of them is read", pe.Err, pe.Line, pe.Column, pe.StartLine, pe.Line)
+				}
+				if bad := r.bad(int64(pe.StartLine), err); bad != nil {
 					return bad
 				}
 				continue
