@@ -205,7 +205,13 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 		set(Resolved, "%s succeeded at %s: its effect happened; safe to drop", sr.Name, stamp(sr.At))
 		return
 	}
-	// The effect is missing. Would a replay do harm?
+	// The effect is missing. Was the instance undone already? Then the
+	// effect is no longer wanted, and nothing is left to do about it.
+	if in.Outcome == saga.CompensatedOutcome {
+		set(Resolved, "%s never happened, but the instance was undone (every compensation done): its effect is no longer wanted; safe to drop", sr.Name)
+		return
+	}
+	// Would a replay do harm?
 	if c, at := compensationBegun(m, st, in); c != "" {
 		set(Compensate, "%s is missing but %s began at %s: a replay would act on an instance being undone", sr.Name, c, stamp(at))
 		return

@@ -53,6 +53,9 @@ func TestVerdicts(t *testing.T) {
 		{fixtures + "notify_dead_letter", "ORD-2261", "notify", dlq.Replay, "replay ORIGINAL"},
 		// The stock was released since: a replay would create an order being undone.
 		{own + "dead_letter_compensate", "ORD-3006", "create_order", dlq.Compensate, "release_stock began at 2026-11-20T09:20:00Z"},
+		// The stock was released and the money refunded since: the instance
+		// is undone, and the dead letter is moot.
+		{own + "dead_letter_undone", "ORD-3006", "create_order", dlq.Resolved, "the instance was undone (every compensation done)"},
 		// generate_invoice is not idempotent.
 		{own + "dead_letter_manual", "ORD-3007", "generate_invoice", dlq.Manual, "not marked idempotent"},
 		// No order shows, but the invoice and the notification after it do:
