@@ -317,14 +317,22 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string, bool) {
 			return nil, fmt.Sprintf("%s names %s %s, which is none of the captured ones: decide by hand which one it keeps", r.prov, b.m.KeyTypes[r.t], r.v), true
 		}
 	}
-	first := units[0]
+	first, tie := units[0], false
 	for _, u := range units[1:] {
 		if !u.hasAmount || !first.hasAmount || u.amount != first.amount || u.currency != first.currency {
 			return nil, "no record of the order names a charge, and the charges differ: decide by hand which one it keeps", false
 		}
-		if u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at) {
-			first = u
+		switch {
+		case u.start.Before(first.start) || u.start.Equal(first.start) && u.at.Before(first.at):
+			first, tie = u, false
+		case u.start.Equal(first.start) && u.at.Equal(first.at):
+			tie = true
 		}
+	}
+	if tie {
+		// Which came first would be the export's row order: not a reason
+		// to keep one charge and refund another.
+		return nil, fmt.Sprintf("no record of the order names a charge, and two attempts began and were captured at the same moment (%s): decide by hand which one it keeps", stamp(first.start)), false
 	}
 	if !first.confirmed {
 		return nil, fmt.Sprintf("no record of the order names a charge, and the first attempt's, %s %s, is one %s has no record of: decide by hand which one it keeps", label(first.ttype, b.m.Root), first.target, who), false

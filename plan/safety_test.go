@@ -351,6 +351,15 @@ func TestDoubleCaptureRefundsOnlyTheExtra(t *testing.T) {
 			t.Fatalf("actions %v, want replay_dead_letter and manual_review: the replayed PaymentCaptured names ch_3023b, so the order will keep it", got)
 		}
 	})
+	t.Run("the order names none and the attempts tie: a person decides", func(t *testing.T) {
+		_, p := ownCase(t, "double_capture_same_moment")
+		if refunds := of(p.Actions, plan.RefundPayment); len(refunds) != 0 {
+			t.Errorf("refunds %v: which charge to keep would be the export's row order", refunds)
+		}
+		if !slices.Contains(kinds(p.Actions), plan.ManualReview) {
+			t.Errorf("actions %v, want manual_review", kinds(p.Actions))
+		}
+	})
 	t.Run("the order names none: the first attempt's charge is kept", func(t *testing.T) {
 		res, p := fixtureCase(t, "double_capture")
 		refunds := of(p.Actions, plan.RefundPayment)
