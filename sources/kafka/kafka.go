@@ -227,10 +227,11 @@ func (s *Source) dialer() (*kafkago.Dialer, error) {
 func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []string) ([]kafkago.Partition, error) {
 	var conn *kafkago.Conn
 	var errs []string
+	broker := "" // as configured: TLS checks the certificate against its host
 	for _, b := range brokers {
 		c, err := d.DialContext(ctx, "tcp", b)
 		if err == nil {
-			conn = c
+			conn, broker = c, b
 			break
 		}
 		if ctx.Err() != nil {
@@ -241,7 +242,6 @@ func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []st
 	if conn == nil {
 		return nil, fmt.Errorf("cannot reach any broker of %s%s: %s; check the broker addresses, the network, and the tls/sasl settings", strings.Join(brokers, ", "), s.brokersFrom(), strings.Join(errs, "; "))
 	}
-	broker := conn.RemoteAddr().String()
 	conn.Close()
 	// The metadata request must not ask the broker to create the topics:
 	// kafka-go's Conn.ReadPartitions does (and a cluster with
