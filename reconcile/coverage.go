@@ -50,6 +50,17 @@ func (c *coverage) gap(kinds []string, anyKind bool, t time.Time) string {
 	return ""
 }
 
+// failed names a source producing records of these kinds that did not
+// finish reading, or returns "".
+func (c *coverage) failed(kinds []string, anyKind bool) string {
+	for _, s := range c.srcs {
+		if (anyKind || s.produces(kinds)) && !s.cov.Complete {
+			return s.name
+		}
+	}
+	return ""
+}
+
 func (s *covSrc) produces(kinds []string) bool {
 	for _, p := range s.kinds {
 		if p == "*" {

@@ -73,8 +73,7 @@ func (r *Result) newInferer() *inferer {
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
 	}
-	cov := r.cov
-	x.judge.Uncovered = cov.gap
+	x.judge.Failed = r.cov.failed
 	return x
 }
 

@@ -34,12 +34,13 @@ type Judger struct {
 	// needStep: per step, then per compensation, whether they read it.
 	needKind map[record.Sym]bool
 	needStep []bool
-	// Uncovered, when set, says why records of these kinds may be missing
-	// at time t ("" when every source that produces them covered it): an
-	// invariant that reads such kinds is not judged on an instance that
-	// started where a source did not cover (failed, or began later), so a
-	// failed source's records are not taken for absent ones.
-	Uncovered func(kinds []string, anyKind bool, t time.Time) string
+	// Failed, when set, names a source producing records of these kinds
+	// that failed (did not finish reading), or returns "": an invariant that
+	// reads such kinds is not judged, so a failed source's records are not
+	// taken for absent ones (a run with a failed source is incomplete).
+	// Coverage windows are not a reason: the records a source did read are
+	// whole for the time it covered.
+	Failed func(kinds []string, anyKind bool) string
 }
 
 // envPool holds an instance environment and the views it is built from,
@@ -370,7 +371,7 @@ func (j *judge) invariants() {
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
-		if jr.Uncovered != nil && jr.Uncovered(inv.kinds, inv.anyKind, j.in.Start) != "" {
+		if jr.Failed != nil && jr.Failed(inv.kinds, inv.anyKind) != "" {
 			continue
 		}
 		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm, jr.fast)

@@ -424,3 +424,31 @@ func TestInvariantsSkipAFailedSource(t *testing.T) {
 		}
 	}
 }
+
+// TestInvariantsJudgedInACompleteRun: only a failed source stops an
+// invariant; an event stream that covers only from after the instance
+// began (retention) and an empty dead-letter dump do not hide a double
+// capture the provider's charges prove.
+func TestInvariantsJudgedInACompleteRun(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "double_capture")
+	if err := os.WriteFile(filepath.Join(dir, "dead_letters.jsonl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base, err := os.ReadFile("../../configs/checkout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := strings.Replace(string(base), "  - name: events\n    type: file\n    coverage: {until: as_of}\n", "  - name: events\n    type: file\n    coverage: {since: \"2026-11-20T10:00:00Z\", until: as_of}\n", 1)
+	if b == string(base) {
+		t.Fatal("the events source of configs/checkout.yaml changed: update this test")
+	}
+	b = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAllString(b, "data_dir: "+dir)
+	cfg := filepath.Join(dir, "base.yaml")
+	if err := os.WriteFile(cfg, []byte(b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := checkJSON(t, "-c", cfg)
+	if got := statusByCode(rep); got["DOUBLE_CAPTURE"].Code == "" {
+		t.Errorf("findings %+v: DOUBLE_CAPTURE is missing", rep.Findings)
+	}
+}
