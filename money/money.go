@@ -65,15 +65,10 @@ func Parse(s string, f Format, currency string) (int64, error) {
 		intPart = "0"
 	}
 	if len(frac) > exp {
-		// Trailing zeros beyond the currency's precision lose nothing —
-		// unless the point may be a thousands separator: "13.000" JPY or
-		// "12.500" EUR in a European export is 13000 or 12500.
+		// Trailing zeros beyond the currency's precision lose nothing.
 		trimmed := strings.TrimRight(frac[exp:], "0")
 		if trimmed != "" {
 			return 0, fmt.Errorf("amount %q has %d decimals but %s has %d", s, len(frac), currency, exp)
-		}
-		if len(frac) == 3 && len(intPart) <= 3 {
-			return 0, fmt.Errorf("amount %q is ambiguous: 3 digits after the point, but %s has %d decimals — is the point a thousands separator? Export amounts without thousands separators, or with %s's %d decimals (a numeric(n,3) column: cast it in the query)", s, currency, exp, currency, exp)
 		}
 		frac = frac[:exp]
 	}
@@ -187,4 +182,20 @@ func String(n int64, currency string) string {
 		return Text(n, currency)
 	}
 	return Text(n, currency) + " " + currency
+}
+
+// Ambiguous reports a decimal text that may hold a thousands separator
+// instead of a decimal point: exactly three digits after the point, at most
+// three before it, more decimals than the currency has, and only zeros
+// past the currency's ("13.000" JPY, "12.500" EUR — 13000 and 12500 in a
+// European export; "12.345" EUR Parse refuses anyway). Parse reads such a
+// text as a decimal; a source of text exports (CSV) refuses it.
+func Ambiguous(s, currency string) error {
+	body := strings.TrimLeft(s, "+-")
+	i := strings.IndexByte(body, '.')
+	exp := Exponent(currency)
+	if i < 0 || len(body)-i-1 != 3 || i > 3 || exp >= 3 || strings.TrimRight(body[i+1+exp:], "0") != "" {
+		return nil // not the pattern, or Parse refuses it anyway
+	}
+	return fmt.Errorf("amount %q is ambiguous: 3 digits after the point, but %s has %d decimals — is the point a thousands separator? Export amounts without thousands separators, or with %s's decimals", s, currency, Exponent(currency), currency)
 }

@@ -20,8 +20,8 @@ func TestParse(t *testing.T) {
 		{"12.5", Decimal, "EUR", 1250, ""},
 		{"12", Decimal, "EUR", 1200, ""},
 		{".5", Decimal, "USD", 50, ""},
-		{"12.500", Decimal, "EUR", 0, "is ambiguous: 3 digits after the point"},
-		{"13.000", Decimal, "JPY", 0, "thousands separator"},
+		{"12.500", Decimal, "EUR", 1250, ""},
+		{"13.000", Decimal, "JPY", 13, ""},
 		{"1234.500", Decimal, "EUR", 123450, ""},
 		{"12.5000", Decimal, "EUR", 1250, ""},
 		{"12.345", Decimal, "EUR", 0, "has 3 decimals but EUR has 2"},
@@ -98,4 +98,21 @@ func FuzzRoundTrip(f *testing.F) {
 			t.Fatalf("%q -> %d -> %q -> %d, %v", s, n, Text(n, cur), back, err)
 		}
 	})
+}
+
+// TestAmbiguous: a text that may hold a thousands separator, for sources
+// of text exports to refuse.
+func TestAmbiguous(t *testing.T) {
+	for _, c := range []struct {
+		s, cur string
+		bad    bool
+	}{
+		{"12.500", "EUR", true}, {"13.000", "JPY", true}, {"-2.340", "EUR", true},
+		{"12.50", "EUR", false}, {"1234.500", "EUR", false}, {"12.5000", "EUR", false},
+		{"1.250", "KWD", false}, {"4500", "JPY", false}, {"0.125", "USD", false}, {"0.120", "USD", true},
+	} {
+		if err := Ambiguous(c.s, c.cur); (err != nil) != c.bad {
+			t.Errorf("Ambiguous(%q, %s) = %v, want ambiguous %v", c.s, c.cur, err, c.bad)
+		}
+	}
 }

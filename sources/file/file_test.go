@@ -715,3 +715,24 @@ func TestOpenQuoteSaysWhatItSwallowed(t *testing.T) {
 		t.Errorf("bad input %q", got)
 	}
 }
+
+// TestAmbiguousAmountInCSV: in a CSV export "12.500" EUR may be twelve
+// thousand five hundred; it is bad input there (a JSON number is not).
+func TestAmbiguousAmountInCSV(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,status,amount,currency\n"+
+		"ch_1,ORD-1,2026-11-20T10:00:00Z,paid,12.500,eur\n"+
+		"ch_2,ORD-2,2026-11-20T10:01:00Z,paid,1234.500,EUR\n")
+	c, _, err := read(t, newSource(t, dir, chargeMapping("charges.csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || !strings.HasPrefix(got[0], "src:charges.csv:2 ") || !strings.Contains(got[0], "thousands separator") {
+		t.Errorf("bad input %q; want line 2's amount", got)
+	}
+	write(t, dir, "charges.jsonl", `{"id":"ch_1","meta":{"order":"ORD-1"},"created":"2026-11-20T10:00:00Z","status":"paid","amount":12.500,"currency":"EUR"}`+"\n")
+	c, _, err = read(t, newSource(t, dir, chargeMapping("charges.jsonl")))
+	if err != nil || len(c.bad()) != 0 || len(c.Records) != 1 || c.Records[0].Amount != 1250 {
+		t.Errorf("a JSON number 12.500: err %v, bad %q, records %+v", err, c.bad(), c.Records)
+	}
+}

@@ -152,6 +152,9 @@ func (r *reader) readCSVPipelined(ctx context.Context, in io.Reader, comma rune,
 	if err != nil {
 		return last, err
 	}
+	for _, m := range r.maps {
+		m.mapper = m.mapper.TextAmounts() // a copy: the stream's is shared
+	}
 	nf := len(idx) // cells shipped per row
 	split := func(ctx context.Context, send func(*rowBatch) bool, get func() *rowBatch) error {
 		b := get()

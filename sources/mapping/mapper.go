@@ -17,17 +17,19 @@ import (
 // Mapper turns field texts into records. Build one with Compile; give each
 // goroutine its own copy (Clone), as it caches translated values.
 type Mapper struct {
-	fields []string
-	kind   getter
-	keys   []named
-	time   getter
-	tf     TimeFormat
-	status getter
-	amount *amountGetter
-	attrs  []named
-	when   *vm.Program
-	env    whenEnv
-	vm     *vm.VM // reused by evalWhen: a VM per run allocates its stacks
+	// textAmounts: refuse ambiguous decimal amounts (TextAmounts).
+	textAmounts bool
+	fields      []string
+	kind        getter
+	keys        []named
+	time        getter
+	tf          TimeFormat
+	status      getter
+	amount      *amountGetter
+	attrs       []named
+	when        *vm.Program
+	env         whenEnv
+	vm          *vm.VM // reused by evalWhen: a VM per run allocates its stacks
 }
 
 type named struct {
@@ -224,6 +226,16 @@ func sortedKeys[V any](m map[string]V) []string {
 func (m *Mapper) Fields() []string { return m.fields }
 
 // Clone returns a copy with its own caches, for another goroutine.
+// TextAmounts returns a copy that refuses decimal amounts a text export
+// may have written with a thousands separator (money.Ambiguous): for CSV,
+// where "12.500" may be twelve thousand five hundred. A database's numeric
+// or a JSON number is never written so, and is read as it is.
+func (m *Mapper) TextAmounts() *Mapper {
+	c := m.Clone()
+	c.textAmounts = true
+	return c
+}
+
 func (m *Mapper) Clone() *Mapper {
 	c := *m
 	c.kind = cloneGetter(m.kind)
@@ -321,6 +333,11 @@ func (m *Mapper) mapAmount(vals []string, r *record.Record) error {
 	cur, err := money.Normalize(cur)
 	if err != nil {
 		return &FieldError{What: "amount.currency", Where: a.currency.describe(), Err: err}
+	}
+	if m.textAmounts && a.format == money.Decimal {
+		if err := money.Ambiguous(v, cur); err != nil {
+			return &FieldError{What: "amount", Where: a.value.describe(), Err: err}
+		}
 	}
 	n, err := money.Parse(v, a.format, cur)
 	if err != nil {
