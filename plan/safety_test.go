@@ -504,3 +504,16 @@ func TestPartialRefundDoesNotUndoACapture(t *testing.T) {
 		})
 	}
 }
+
+// What is back or on its way undoes a capture: a rest pending within the
+// SLA, and a refund row without an id, raise no finding and plan nothing.
+func TestRefundOnItsWayIsNotFlagged(t *testing.T) {
+	for _, name := range []string{"refund_rest_pending", "refund_without_id"} {
+		t.Run(name, func(t *testing.T) {
+			_, p := ownCase(t, name)
+			if p.Summary.Findings != 0 || len(p.Actions) != 0 {
+				t.Errorf("%d findings, actions %v: want none", p.Summary.Findings, kinds(p.Actions))
+			}
+		})
+	}
+}
