@@ -207,7 +207,7 @@ func judge(m *rules.Model, st *record.Store, in *saga.Instance, l *Letter) {
 	}
 	// The effect is missing. Was the instance undone already? Then the
 	// effect is no longer wanted, and nothing is left to do about it.
-	if in.Outcome == saga.CompensatedOutcome {
+	if in.Outcome == saga.CompensatedOutcome && onlyDeadLetterFindings(in) {
 		set(Resolved, "%s never happened, but the instance was undone (every compensation done): its effect is no longer wanted; safe to drop", sr.Name)
 		return
 	}
@@ -322,4 +322,16 @@ func stamp(t time.Time) string {
 		return "?"
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// onlyDeadLetterFindings: nothing but dead letters is wrong with the
+// instance — an undone one whose money is not all back (a partial refund)
+// still needs its repair, and its dead letter is not simply moot.
+func onlyDeadLetterFindings(in *saga.Instance) bool {
+	for _, f := range in.Findings {
+		if f.Code != saga.UnresolvedDeadLetter {
+			return false
+		}
+	}
+	return true
 }

@@ -56,6 +56,8 @@ func TestVerdicts(t *testing.T) {
 		// The stock was released and the money refunded since: the instance
 		// is undone, and the dead letter is moot.
 		{own + "dead_letter_undone", "ORD-3006", "create_order", dlq.Resolved, "the instance was undone (every compensation done)"},
+		// The same, but only 10.00 of 25.00 EUR came back: not moot yet.
+		{own + "dead_letter_partly_undone", "ORD-3006", "create_order", dlq.Compensate, "a replay would act on an instance being undone"},
 		// generate_invoice is not idempotent.
 		{own + "dead_letter_manual", "ORD-3007", "generate_invoice", dlq.Manual, "not marked idempotent"},
 		// No order shows, but the invoice and the notification after it do:

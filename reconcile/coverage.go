@@ -50,11 +50,17 @@ func (c *coverage) gap(kinds []string, anyKind bool, t time.Time) string {
 	return ""
 }
 
-// failed names a source producing records of these kinds that did not
-// finish reading, or returns "".
-func (c *coverage) failed(kinds []string, anyKind bool) string {
+// partial names a source producing records of these kinds that did not
+// finish reading, or that covers only from after start (the instance's
+// early records are not read), or returns "". Where a source's coverage
+// ends is no reason: what it read up to there is whole, and a source that
+// read nothing (its end unknown) holds nothing to compare.
+func (c *coverage) partial(kinds []string, anyKind bool, start time.Time) string {
 	for _, s := range c.srcs {
-		if (anyKind || s.produces(kinds)) && !s.cov.Complete {
+		if !anyKind && !s.produces(kinds) {
+			continue
+		}
+		if !s.cov.Complete || !s.cov.Since.IsZero() && start.Before(s.cov.Since) {
 			return s.name
 		}
 	}

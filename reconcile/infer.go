@@ -73,7 +73,7 @@ func (r *Result) newInferer() *inferer {
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
 	}
-	x.judge.Failed = r.cov.failed
+	x.judge.Partial = r.cov.partial
 	return x
 }
 

@@ -34,13 +34,13 @@ type Judger struct {
 	// needStep: per step, then per compensation, whether they read it.
 	needKind map[record.Sym]bool
 	needStep []bool
-	// Failed, when set, names a source producing records of these kinds
-	// that failed (did not finish reading), or returns "": an invariant that
-	// reads such kinds is not judged, so a failed source's records are not
-	// taken for absent ones (a run with a failed source is incomplete).
-	// Coverage windows are not a reason: the records a source did read are
-	// whole for the time it covered.
-	Failed func(kinds []string, anyKind bool) string
+	// Partial, when set, names a source producing records of these kinds
+	// that read the instance only in part — it failed, or covers only from
+	// after the instance's start — or returns "": an invariant that reads
+	// such kinds is not judged on the instance, so records a source did not
+	// read are not taken for absent ones (comparing refunds with charges
+	// half read would invent an over-refund).
+	Partial func(kinds []string, anyKind bool, start time.Time) string
 }
 
 // envPool holds an instance environment and the views it is built from,
@@ -371,7 +371,7 @@ func (j *judge) invariants() {
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
-		if jr.Failed != nil && jr.Failed(inv.kinds, inv.anyKind) != "" {
+		if jr.Partial != nil && jr.Partial(inv.kinds, inv.anyKind, j.in.Start) != "" {
 			continue
 		}
 		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm, jr.fast)

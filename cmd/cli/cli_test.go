@@ -425,30 +425,46 @@ func TestInvariantsSkipAFailedSource(t *testing.T) {
 	}
 }
 
-// TestInvariantsJudgedInACompleteRun: only a failed source stops an
-// invariant; an event stream that covers only from after the instance
-// began (retention) and an empty dead-letter dump do not hide a double
-// capture the provider's charges prove.
-func TestInvariantsJudgedInACompleteRun(t *testing.T) {
+// TestInvariantsAndCoverage: an empty dead-letter dump (a source that read
+// nothing, its end unknown) stops no invariant; a provider export that
+// covers only from after an instance began is not compared half: its
+// refund after the cut without the charge before it is no over-refund.
+func TestInvariantsAndCoverage(t *testing.T) {
 	dir := vitalstest.CopyCase(t, "double_capture")
 	if err := os.WriteFile(filepath.Join(dir, "dead_letters.jsonl"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	rep, _ := checkJSON(t, "-c", filepath.Join(dir, "config.yaml"))
+	if got := statusByCode(rep); got["DOUBLE_CAPTURE"].Code == "" {
+		t.Errorf("empty dead-letter dump: findings %+v, DOUBLE_CAPTURE is missing", rep.Findings)
+	}
+
+	dir = vitalstest.CopyCase(t, "captured_without_order")
+	charges, err := os.ReadFile(filepath.Join(dir, "charges.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, row, _ := strings.Cut(string(charges), "\n")
+	charge := strings.Split(row, ",")[0]
+	os.WriteFile(filepath.Join(dir, "charges.csv"), []byte(header+"\n"), 0o644) // the charge was before the cut
+	os.WriteFile(filepath.Join(dir, "refunds.csv"), []byte("id,Charge ID,Amount,Currency,Status,Reason,Created (UTC)\nre_1,"+charge+",70.07,eur,succeeded,requested_by_customer,2026-11-20 10:30:00\n"), 0o644)
 	base, err := os.ReadFile("../../configs/checkout.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := strings.Replace(string(base), "  - name: events\n    type: file\n    coverage: {until: as_of}\n", "  - name: events\n    type: file\n    coverage: {since: \"2026-11-20T10:00:00Z\", until: as_of}\n", 1)
+	b := strings.Replace(string(base), `coverage: {until: "2026-11-20T11:50:00Z"}`, `coverage: {since: "2026-11-20T10:00:00Z", until: "2026-11-20T11:50:00Z"}`, 1)
 	if b == string(base) {
-		t.Fatal("the events source of configs/checkout.yaml changed: update this test")
+		t.Fatal("the provider source of configs/checkout.yaml changed: update this test")
 	}
 	b = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAllString(b, "data_dir: "+dir)
 	cfg := filepath.Join(dir, "base.yaml")
 	if err := os.WriteFile(cfg, []byte(b), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rep, _ := checkJSON(t, "-c", cfg)
-	if got := statusByCode(rep); got["DOUBLE_CAPTURE"].Code == "" {
-		t.Errorf("findings %+v: DOUBLE_CAPTURE is missing", rep.Findings)
+	rep, _ = checkJSON(t, "-c", cfg)
+	for _, f := range rep.Findings {
+		if f.Code == "OVER_COMPENSATION" {
+			t.Errorf("%s %s: %s — refunds compared with charges the provider's export did not cover", f.Code, f.Root, f.Message)
+		}
 	}
 }
