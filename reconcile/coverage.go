@@ -50,19 +50,41 @@ func (c *coverage) gap(kinds []string, anyKind bool, t time.Time) string {
 	return ""
 }
 
-// partial names a source producing records of these kinds that did not
-// finish reading, or that covers only from after start (the instance's
-// early records are not read), or returns "". Where a source's coverage
+// partialCov says, for records of a set of kinds, which source read an
+// instance only in part: one that did not finish reading (failed), else
+// the one whose coverage begins latest (since). Where a source's coverage
 // ends is no reason: what it read up to there is whole, and a source that
 // read nothing (its end unknown) holds nothing to compare.
-func (c *coverage) partial(kinds []string, anyKind bool, start time.Time) string {
+type partialCov struct {
+	failed    string
+	since     time.Time
+	sinceName string
+}
+
+func (c *coverage) partialFor(kinds []string, anyKind bool) partialCov {
+	var p partialCov
 	for _, s := range c.srcs {
 		if !anyKind && !s.produces(kinds) {
 			continue
 		}
-		if !s.cov.Complete || !s.cov.Since.IsZero() && start.Before(s.cov.Since) {
-			return s.name
+		if !s.cov.Complete && p.failed == "" {
+			p.failed = s.name
 		}
+		if s.cov.Since.After(p.since) {
+			p.since, p.sinceName = s.cov.Since, s.name
+		}
+	}
+	return p
+}
+
+// at names the source that read an instance starting at start only in
+// part, or returns "".
+func (p partialCov) at(start time.Time) string {
+	if p.failed != "" {
+		return p.failed
+	}
+	if start.Before(p.since) {
+		return p.sinceName
 	}
 	return ""
 }

@@ -73,7 +73,13 @@ func (r *Result) newInferer() *inferer {
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
 	}
-	x.judge.Partial = r.cov.partial
+	// Which sources could read each invariant's kinds only in part is
+	// settled once, not per instance.
+	parts := make([]partialCov, len(m.Invariants))
+	for i, inv := range m.Invariants {
+		parts[i] = r.cov.partialFor(inv.ReadsKinds())
+	}
+	x.judge.Partial = func(i int, start time.Time) string { return parts[i].at(start) }
 	return x
 }
 

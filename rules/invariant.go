@@ -43,6 +43,10 @@ type StepView struct {
 	Evidence  []*RecordView `expr:"evidence"`
 }
 
+// ReadsKinds returns the record kinds the invariant's vars, when and expr
+// can read; any is true when they read records whatever their kind.
+func (inv *Invariant) ReadsKinds() (kinds []string, any bool) { return inv.kinds, inv.anyKind }
+
 // Invariant is a compiled business rule.
 type Invariant struct {
 	Code     saga.Code

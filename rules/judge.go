@@ -34,13 +34,14 @@ type Judger struct {
 	// needStep: per step, then per compensation, whether they read it.
 	needKind map[record.Sym]bool
 	needStep []bool
-	// Partial, when set, names a source producing records of these kinds
-	// that read the instance only in part — it failed, or covers only from
-	// after the instance's start — or returns "": an invariant that reads
-	// such kinds is not judged on the instance, so records a source did not
-	// read are not taken for absent ones (comparing refunds with charges
-	// half read would invent an over-refund).
-	Partial func(kinds []string, anyKind bool, start time.Time) string
+	// Partial, when set, names a source producing records of the kinds
+	// invariant i reads (Invariant.ReadsKinds) that read an instance
+	// starting at start only in part — it failed, or covers only from after
+	// start — or returns "": the invariant is not judged on the instance,
+	// so records a source did not read are not taken for absent ones
+	// (comparing refunds with charges half read would invent an
+	// over-refund).
+	Partial func(i int, start time.Time) string
 }
 
 // envPool holds an instance environment and the views it is built from,
@@ -371,7 +372,7 @@ func (j *judge) invariants() {
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
-		if jr.Partial != nil && jr.Partial(inv.kinds, inv.anyKind, j.in.Start) != "" {
+		if jr.Partial != nil && jr.Partial(i, j.in.Start) != "" {
 			continue
 		}
 		bad, err := inv.violated(j.m, env, &jr.pool.vars, &jr.vm, jr.fast)
