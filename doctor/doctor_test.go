@@ -2,9 +2,6 @@ package doctor_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
@@ -79,32 +76,13 @@ func TestDoctorUnknownSource(t *testing.T) {
 // TestDoctorNothingMapped: a source that reads input but can map none of
 // it fails the check, though it connected and read to the end.
 func TestDoctorNothingMapped(t *testing.T) {
-	dir := t.TempDir()
-	entries, err := os.ReadDir("../fixtures/checkout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("../fixtures/checkout", e.Name()))
-		if err != nil || e.IsDir() {
-			continue
-		}
-		if e.Name() == "dead_letters.jsonl" {
+	dir := vitalstest.CopyDemo(t, func(name string, b []byte) (string, []byte) {
+		if name == "dead_letters.jsonl" {
 			b = []byte("this is not json\n{\"also\": \"not a dead letter\"\n")
 		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := os.ReadFile("../configs/checkout.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, "vitals.yaml")
-	cfg = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAll(cfg, []byte("data_dir: "+dir))
-	if err := os.WriteFile(path, cfg, 0o644); err != nil {
-		t.Fatal(err)
-	}
+		return name, b
+	})
+	path := vitalstest.DemoConfig(t, dir)
 	in := setup(t, path)
 	results, err := doctor.Run(context.Background(), in, doctor.Options{Only: []string{"dlq", "provider"}})
 	if err != nil {

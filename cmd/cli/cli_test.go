@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -334,23 +333,12 @@ func TestGCPercent(t *testing.T) {
 // a step whose evidence lives in a failed source is not known to have
 // failed to succeed, so it is passed over, not named.
 func TestAbortNamesOnlyKnownSteps(t *testing.T) {
-	dir := t.TempDir()
-	entries, err := os.ReadDir("../../fixtures/checkout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() || e.Name() == "stock_reservations.csv" { // the shop's source fails
-			continue
+	dir := vitalstest.CopyDemo(t, func(name string, b []byte) (string, []byte) {
+		if name == "stock_reservations.csv" {
+			return "", nil // the shop's source fails
 		}
-		b, err := os.ReadFile(filepath.Join("../../fixtures/checkout", e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+		return name, b
+	})
 	message := func(args ...string) string {
 		t.Helper()
 		out, stderr, _ := run(t, append([]string{"explain", "ORD-1098", "-c", "../../configs/checkout.yaml", "--format", "json"}, args...)...)
@@ -380,40 +368,19 @@ func TestAbortNamesOnlyKnownSteps(t *testing.T) {
 // charges that happened to be read: an invariant is not judged on an
 // instance a source it reads did not cover.
 func TestInvariantsSkipAFailedSource(t *testing.T) {
-	dir := t.TempDir()
-	entries, err := os.ReadDir("../../fixtures/checkout")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("../../fixtures/checkout", e.Name()))
-		if err != nil || e.IsDir() {
-			continue
+	dir := vitalstest.CopyDemo(t, func(name string, b []byte) (string, []byte) {
+		if name != "charges.csv" {
+			return name, b
 		}
-		name := e.Name()
-		if name == "charges.csv" {
-			var z bytes.Buffer
-			zw := gzip.NewWriter(&z)
-			zw.Write(b)
-			zw.Close()
-			b, name = z.Bytes()[:z.Len()/2], "charges.csv.gz" // cut in the middle
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := os.ReadFile("../../configs/checkout.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(cfg)
-	s = strings.Replace(s, "        path: charges.csv\n", "        path: charges.csv.gz\n", 1)
-	s = strings.Replace(s, "      - kind: refund\n", "  - name: provider_refunds\n    type: file\n    coverage: {until: \"2026-11-20T11:50:00Z\"}\n    records:\n      - kind: refund\n", 1)
-	s = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAllString(s, "data_dir: "+dir)
-	path := filepath.Join(dir, "vitals.yaml")
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(b)
+		zw.Close()
+		return "charges.csv.gz", z.Bytes()[:z.Len()/2] // cut in the middle
+	})
+	path := vitalstest.DemoConfig(t, dir,
+		"        path: charges.csv\n", "        path: charges.csv.gz\n",
+		"      - kind: refund\n", "  - name: provider_refunds\n    type: file\n    coverage: {until: \"2026-11-20T11:50:00Z\"}\n    records:\n      - kind: refund\n")
 	rep, code := checkJSON(t, "-c", path)
 	if code != ExitSource || rep.Run.Complete {
 		t.Fatalf("exit %d, complete %v: want the provider source failed", code, rep.Run.Complete)
@@ -448,19 +415,7 @@ func TestInvariantsAndCoverage(t *testing.T) {
 	charge := strings.Split(row, ",")[0]
 	os.WriteFile(filepath.Join(dir, "charges.csv"), []byte(header+"\n"), 0o644) // the charge was before the cut
 	os.WriteFile(filepath.Join(dir, "refunds.csv"), []byte("id,Charge ID,Amount,Currency,Status,Reason,Created (UTC)\nre_1,"+charge+",70.07,eur,succeeded,requested_by_customer,2026-11-20 10:30:00\n"), 0o644)
-	base, err := os.ReadFile("../../configs/checkout.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := strings.Replace(string(base), `coverage: {until: "2026-11-20T11:50:00Z"}`, `coverage: {since: "2026-11-20T10:00:00Z", until: "2026-11-20T11:50:00Z"}`, 1)
-	if b == string(base) {
-		t.Fatal("the provider source of configs/checkout.yaml changed: update this test")
-	}
-	b = regexp.MustCompile(`(?m)^data_dir: .*$`).ReplaceAllString(b, "data_dir: "+dir)
-	cfg := filepath.Join(dir, "base.yaml")
-	if err := os.WriteFile(cfg, []byte(b), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cfg := vitalstest.DemoConfig(t, dir, `coverage: {until: "2026-11-20T11:50:00Z"}`, `coverage: {since: "2026-11-20T10:00:00Z", until: "2026-11-20T11:50:00Z"}`)
 	rep, _ = checkJSON(t, "-c", cfg)
 	for _, f := range rep.Findings {
 		if f.Code == "OVER_COMPENSATION" {

@@ -3,6 +3,7 @@ package thp
 import (
 	"bufio"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,15 +41,6 @@ func vmFlags(t *testing.T, addr uintptr) []string {
 	return nil
 }
 
-func hasFlag(flags []string, f string) bool {
-	for _, x := range flags {
-		if x == f {
-			return true
-		}
-	}
-	return false
-}
-
 func thpMode(t *testing.T) string {
 	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
 	if err != nil {
@@ -72,7 +64,7 @@ func TestAdvise(t *testing.T) {
 	big := make([]uint32, 4<<20) // 16 MiB
 	Advise(big)
 	addr := uintptr(unsafe.Pointer(&big[len(big)/2]))
-	if flags := vmFlags(t, addr); !hasFlag(flags, "hg") {
+	if flags := vmFlags(t, addr); !slices.Contains(flags, "hg") {
 		t.Errorf("advised array: VmFlags %v, want hg", flags)
 	}
 }

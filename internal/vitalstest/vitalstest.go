@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"testing"
@@ -47,6 +48,67 @@ var root = func() string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }()
+
+// CopyDemo copies the bundled demo data (fixtures/checkout) to a new
+// temporary directory, so a test can damage it, and returns the directory.
+// edit (nil: none) sees each file's name and bytes and returns what to
+// write: another name renames the file, an empty one leaves it out.
+func CopyDemo(t testing.TB, edit func(name string, b []byte) (string, []byte)) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := filepath.Join(root, "fixtures", "checkout")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.IsDir() {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := e.Name()
+		if edit != nil {
+			name, b = edit(name, b)
+		}
+		if name == "" {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// DemoConfig writes a copy of configs/checkout.yaml that reads its files
+// from dir, with each old, new pair of replace applied once (the test fails
+// when one finds nothing to replace: the bundled config changed), and
+// returns its path.
+func DemoConfig(t testing.TB, dir string, replace ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "configs", "checkout.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i+1 < len(replace); i += 2 {
+		if !strings.Contains(s, replace[i]) {
+			t.Fatalf("configs/checkout.yaml no longer holds %q: update the test", replace[i])
+		}
+		s = strings.Replace(s, replace[i], replace[i+1], 1)
+	}
+	s = dataDirLine.ReplaceAllString(s, "data_dir: "+dir)
+	path := filepath.Join(dir, "vitals.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var dataDirLine = regexp.MustCompile(`(?m)^data_dir: .*$`)
 
 // CopyCase copies a golden case folder (fixtures/cases/NAME: its exports
 // and config) to a new temporary directory, so a test can damage it, and
