@@ -225,7 +225,6 @@ func sortedKeys[V any](m map[string]V) []string {
 // path) and fills a []string per row; "" means empty or absent.
 func (m *Mapper) Fields() []string { return m.fields }
 
-// Clone returns a copy with its own caches, for another goroutine.
 // TextAmounts returns a copy that refuses decimal amounts a text export
 // may have written with a thousands separator (money.Ambiguous): for CSV,
 // where "12.500" may be twelve thousand five hundred. A database's numeric
@@ -236,6 +235,7 @@ func (m *Mapper) TextAmounts() *Mapper {
 	return c
 }
 
+// Clone returns a copy with its own caches, for another goroutine.
 func (m *Mapper) Clone() *Mapper {
 	c := *m
 	c.kind = cloneGetter(m.kind)
