@@ -58,7 +58,7 @@ func Setup(cfg *config.Config, reg *sources.Registry, now time.Time) (*Input, er
 		in.Links = append(in.Links, cfg.Keys.Links(k))
 	}
 	for i, sc := range cfg.Sources {
-		src, err := reg.New(sources.Config{Name: sc.Name, Type: sc.Type, Dir: cfg.Dir, KeyTypes: keyTypes, Raw: sc.Raw})
+		src, err := reg.New(sources.Config{Name: sc.Name, Type: sc.Type, Dir: cfg.Dir, KeyTypes: keyTypes, SearchKeys: cfg.Keys.Search, Raw: sc.Raw})
 		if err != nil {
 			var uk *mapping.UnknownKeysError
 			if errors.As(err, &uk) {

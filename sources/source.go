@@ -88,13 +88,16 @@ type Writer interface {
 
 // Config is what a source factory gets: the source's name and type, the
 // directory relative paths are resolved against, the declared key types,
-// and the source's own settings, still undecoded.
+// the search-only ones among them, and the source's own settings, still
+// undecoded.
 type Config struct {
 	Name     string
 	Type     string
 	Dir      string
 	KeyTypes []string
-	Raw      map[string]any
+	// SearchKeys are the key types that only find instances (keys.search).
+	SearchKeys []string
+	Raw        map[string]any
 }
 
 // Factory builds sources of one type. New decodes and validates the

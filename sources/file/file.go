@@ -62,7 +62,7 @@ func New(cfg sources.Config) (sources.Source, error) {
 		s.until.kind = "last_record"
 	}
 	for i, r := range c.Records {
-		m, err := mapping.Compile(r.Spec, cfg.KeyTypes)
+		m, err := mapping.Compile(r.Spec, cfg.KeyTypes, cfg.SearchKeys)
 		if err != nil {
 			return nil, fmt.Errorf("records[%d].%w", i, err)
 		}

@@ -684,6 +684,39 @@ func TestInvalidUTF8Key(t *testing.T) {
 	}
 }
 
+// TestInvalidUTF8SearchKey: a damaged byte in a key that only searches
+// (keys.search: a customer name exported as Latin-1) costs the record
+// nothing; the byte becomes U+FFFD. In a linking key it is still bad input.
+func TestInvalidUTF8SearchKey(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "charges.csv", "id,meta.order,created,status,amount,currency\n"+
+		"ch_M\xfcller,ORD-1,2026-11-20T10:00:00Z,paid,45.99,eur\n"+
+		"ch_2,ORD-2\xff,2026-11-20T10:01:00Z,paid,1.00,EUR\n")
+	src, err := file.New(sources.Config{Name: "src", Type: "file", Dir: dir, KeyTypes: keyTypes, SearchKeys: []string{"charge_id"}, Raw: chargeMapping("charges.csv")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := read(t, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.bad(); len(got) != 1 || !strings.HasPrefix(got[0], "src:charges.csv:3 key order_id") {
+		t.Errorf("bad input %q; want line 3's order_id only", got)
+	}
+	if len(c.Records) != 1 {
+		t.Fatalf("%d records, want the first row's", len(c.Records))
+	}
+	var got string
+	for _, k := range c.Records[0].Keys {
+		if k.Name == "charge_id" {
+			got = k.Value
+		}
+	}
+	if got != "ch_M\uFFFDller" {
+		t.Errorf("charge_id %q, want the damaged byte replaced", got)
+	}
+}
+
 // TestHeaderCaseHint: a mapped column whose name differs only in case is
 // named in the error, with what to do.
 func TestHeaderCaseHint(t *testing.T) {

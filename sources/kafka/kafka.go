@@ -85,7 +85,7 @@ func New(cfg sources.Config) (sources.Source, error) {
 		if spec.Time.IsZero() {
 			spec.Time = mapping.Field{Field: "timestamp", Format: "unix_ms"}
 		}
-		m, err := mapping.Compile(spec, cfg.KeyTypes)
+		m, err := mapping.Compile(spec, cfg.KeyTypes, cfg.SearchKeys)
 		if err != nil {
 			return nil, fmt.Errorf("records[%d].%w", i, err)
 		}

@@ -3,6 +3,7 @@ package mapping
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -35,6 +36,9 @@ type Mapper struct {
 type named struct {
 	name string
 	g    getter
+	// search: the key type only finds instances (keys.search); a damaged
+	// byte in it is replaced rather than costing the record.
+	search bool
 }
 
 type amountGetter struct {
@@ -103,8 +107,9 @@ func (g *getter) describe() string {
 }
 
 // Compile checks spec against the declared key types and prepares a Mapper.
-// It does no I/O.
-func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
+// searchOnly names the key types that only find instances and link nothing
+// (keys.search). It does no I/O.
+func Compile(spec Spec, keyTypes, searchOnly []string) (*Mapper, error) {
 	m := &Mapper{}
 	var err error
 	if m.kind, err = m.getter(spec.Kind, true); err != nil {
@@ -140,7 +145,7 @@ func Compile(spec Spec, keyTypes []string) (*Mapper, error) {
 		if err != nil {
 			return nil, fmt.Errorf("keys.%s: %w", name, err)
 		}
-		m.keys = append(m.keys, named{name: name, g: g})
+		m.keys = append(m.keys, named{name: name, g: g, search: slices.Contains(searchOnly, name)})
 	}
 	if !spec.Amount.Value.IsZero() {
 		a := &amountGetter{}
@@ -282,8 +287,15 @@ func (m *Mapper) Map(vals []string, r *record.Record) (keep bool, err error) {
 	for i := range m.keys {
 		if v := m.keys[i].g.get(vals); v != "" {
 			if !utf8.ValidString(v) {
-				// A damaged byte would make a key that links nothing and
-				// open an instance of its own.
+				if m.keys[i].search {
+					// A customer name exported as Latin-1 finds nothing
+					// either way; the record still counts.
+					v = strings.ToValidUTF8(v, "\uFFFD")
+					r.Keys = append(r.Keys, record.KV{Name: m.keys[i].name, Value: v})
+					continue
+				}
+				// A damaged byte in a linking key would make a key that
+				// links nothing and open an instance of its own.
 				return false, &FieldError{What: "key " + m.keys[i].name, Where: m.keys[i].g.describe(), Err: fmt.Errorf("%q is not valid UTF-8 (a damaged byte, or an export in another encoding)", v)}
 			}
 			r.Keys = append(r.Keys, record.KV{Name: m.keys[i].name, Value: v})

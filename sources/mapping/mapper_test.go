@@ -15,7 +15,7 @@ func TestCacheOwnsUnmappedValues(t *testing.T) {
 		Kind:   Field{Const: "charge"},
 		Time:   Field{Field: "t"},
 		Status: Field{Field: "s", Map: map[string]string{"paid": "succeeded"}},
-	}, nil)
+	}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func New(cfg sources.Config) (sources.Source, error) {
 	}
 	for i := range c.Records {
 		r := &c.Records[i]
-		m, err := mapping.Compile(r.Spec, cfg.KeyTypes)
+		m, err := mapping.Compile(r.Spec, cfg.KeyTypes, cfg.SearchKeys)
 		if err != nil {
 			return nil, fmt.Errorf("records[%d].%w", i, err)
 		}
