@@ -4,6 +4,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"maps"
@@ -12,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -225,7 +227,7 @@ func readChain(v *viper.Viper, path string, depth int) (string, error) {
 	if depth > 8 {
 		return "", Errorf("%s: extends nests more than 8 deep (a loop?)", path)
 	}
-	f, err := os.Open(path)
+	src, err := os.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
@@ -233,11 +235,10 @@ func readChain(v *viper.Viper, path string, depth int) (string, error) {
 		}
 		return "", Errorf("cannot read %s: %v; pass --config FILE or set VITALS_CONFIG", path, err)
 	}
-	defer f.Close()
 	one := viper.NewWithOptions(viper.KeyDelimiter("::"))
 	one.SetConfigType("yaml")
-	if err := one.ReadConfig(f); err != nil {
-		return "", Errorf("%s: %v", path, yamlError(err))
+	if err := one.ReadConfig(bytes.NewReader(src)); err != nil {
+		return "", Errorf("%s: %v", path, yamlError(err, src))
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -293,9 +294,22 @@ func explainDecode(err error) string {
 	return strings.Join(lines, "; ")
 }
 
-func yamlError(err error) string {
-	return strings.TrimPrefix(err.Error(), "While parsing config: ")
+func yamlError(err error, src []byte) string {
+	msg := strings.TrimPrefix(err.Error(), "While parsing config: ")
+	// The parser names the line where the enclosing block starts; point at
+	// the line that is most likely out of place.
+	m := parserLine.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	at, _ := strconv.Atoi(m[1])
+	if n, text := misindented(src); n > at {
+		msg += fmt.Sprintf(" (in the block that starts there, line %d is the first whose indentation does not fit the lines above it: %q; align it, or the line before it, with the lines it belongs with, using spaces)", n, text)
+	}
+	return msg
 }
+
+var parserLine = regexp.MustCompile(`^yaml: line (\d+):`)
 
 // Validate checks the config without any I/O.
 func (c *Config) Validate() error {
