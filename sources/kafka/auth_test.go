@@ -19,6 +19,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/vitals-dev/vitals/internal/kafkatest"
@@ -63,6 +65,42 @@ func TestSASL(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestReadRefused: a user the ACLs let see the topic but not read it gets
+// the broker's refusal at once, with what to ask for — not four attempts
+// and "the broker went away".
+func TestReadRefused(t *testing.T) {
+	k := kafkatest.Start(t, []kfake.Opt{
+		kfake.EnableSASL(),
+		kfake.EnableACLs(),
+		kfake.Superuser("PLAIN", "admin", "admin-pw"),
+		kfake.User("PLAIN", "auditor", "auditor-pw", kfake.ACL{
+			Resource: kmsg.ACLResourceTypeTopic, Name: "*", Pattern: kmsg.ACLResourcePatternTypeLiteral,
+			Operation: kmsg.ACLOperationDescribe, Allow: true,
+		}),
+	}, kgo.SASL(plain.Auth{User: "admin", Pass: "admin-pw"}.AsMechanism()))
+	topic := newTopic(t, k, 1)
+	k.Produce(t, msg(topic, 0, t0, "k", `{"id":"I1"}`))
+	t.Setenv("VITALS_TEST_KAFKA_PW", "auditor-pw")
+	src := newSource(t, k, map[string]any{
+		"sasl":    map[string]any{"mechanism": "PLAIN", "username": "auditor", "password_env": "VITALS_TEST_KAFKA_PW"},
+		"retries": 5,
+		"records": []any{map[string]any{"topic": topic, "kind": "item", "keys": map[string]any{"item_id": "value.id"}}},
+	})
+	start := time.Now()
+	cov, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
+	if err == nil || cov.Complete {
+		t.Fatalf("read without the Read ACL: err %v, complete %v", err, cov.Complete)
+	}
+	if !strings.Contains(err.Error(), "Topic Authorization Failed") || !strings.Contains(err.Error(), "needs the Read and Describe ACLs on the topic") {
+		t.Errorf("error does not say what to ask for: %v", err)
+	}
+	// Five retries would back off 0.2+0.4+...+1.0 = 3 s.
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %s: retried a refusal", d)
+	}
+	t.Log(err)
 }
 
 func ips(withIP bool) []net.IP {

@@ -496,6 +496,9 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 		if ctx.Err() != nil {
 			return since, pr.fail(ctx, fmt.Errorf("topic %s partition %d: %w", pr.topic, pr.part, err))
 		}
+		if hint, ok := refused(err); ok {
+			return since, fmt.Errorf("topic %s partition %d: cannot start reading: %v; %s", pr.topic, pr.part, err, hint)
+		}
 		if attempt >= pr.s.retries {
 			return since, fmt.Errorf("topic %s partition %d: cannot start reading (%d attempts): %v; the broker went away or the partition moved: check the cluster and run again", pr.topic, pr.part, attempt+1, err)
 		}
@@ -542,6 +545,9 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 			if ctx.Err() != nil {
 				return since, fmt.Errorf("%s: read interrupted: %w", pr.where(off), ctx.Err())
 			}
+			if hint, ok := refused(err); ok {
+				return since, fmt.Errorf("%s: read stopped %d messages before the high-water mark %d: %v; %s", pr.where(off), hwm-off, hwm, err, hint)
+			}
 			failures++
 			if failures > pr.s.retries {
 				return since, fmt.Errorf("%s: read stopped %d messages before the high-water mark %d (%d attempts): %v; the broker went away or the partition moved: check the cluster and run again", pr.where(off), hwm-off, hwm, failures, err)
@@ -561,6 +567,27 @@ func (pr *partReader) read(ctx context.Context, w sources.Window, started time.T
 		}
 	}
 	return since, nil
+}
+
+// refused says whether err is the broker's answer that asking again
+// cannot change (an error code Kafka does not call retriable), and what to
+// do about it. The read then stops at once instead of retrying.
+func refused(err error) (hint string, ok bool) {
+	var ke kafkago.Error
+	if !errors.As(err, &ke) || ke.Temporary() {
+		return "", false
+	}
+	switch ke {
+	case kafkago.TopicAuthorizationFailed:
+		return "the broker refuses this user: it needs the Read and Describe ACLs on the topic (or fix sasl.username)", true
+	case kafkago.GroupAuthorizationFailed, kafkago.ClusterAuthorizationFailed:
+		return "the broker refuses this user: ask for the ACL the error names (or fix sasl.username)", true
+	case kafkago.OffsetOutOfRange:
+		return "the messages there were deleted while reading (retention): run again", true
+	case kafkago.SASLAuthenticationFailed:
+		return "check sasl.username and the password variable", true
+	}
+	return "asking again cannot help (Kafka does not call this error retriable): fix what it names and run again", true
 }
 
 // sleep backs off before the n-th retry; false when ctx ended first.
