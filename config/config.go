@@ -5,6 +5,9 @@ package config
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -375,6 +378,27 @@ func (c *Config) KeyTypes() []string {
 	ks := append(slices.Clone(c.Keys.Link), c.Keys.Search...)
 	sort.Strings(ks)
 	return ks
+}
+
+// Digest fingerprints what decides a run's findings, apart from its time:
+// the keys, the sources and their mappings, the process, the mask, the
+// lookback and the grace — not as_of, the window's bounds or where the
+// data lives (data_dir). Two runs with the same digest judged by the same
+// rules; a merge refuses shards whose digests differ.
+func (c *Config) Digest() string {
+	b, err := json.Marshal(struct {
+		Keys     Keys
+		Mask     []string
+		Lookback rules.Duration
+		Grace    rules.Duration
+		Sources  []Source
+		Process  rules.Config
+	}{c.Keys, c.Mask, c.Window.Lookback, c.Grace, c.Sources, c.Process})
+	if err != nil {
+		return "" // cannot happen for a config read from YAML; no digest then
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:12])
 }
 
 // Times resolves as_of and the window against now.

@@ -20,8 +20,9 @@ func LoadBaseline(path string) (*Report, error) {
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("baseline %s is not a vitals JSON report (run `vitals check --format json --out FILE` to make one): %w", path, err)
+		return nil, fmt.Errorf("baseline %s %s", path, notAReport(b, err))
 	}
+	r.Path = path
 	if r.Schema != Schema {
 		return nil, fmt.Errorf("baseline %s has schema %q; this vitals reads %q", path, r.Schema, Schema)
 	}
@@ -31,17 +32,42 @@ func LoadBaseline(path string) (*Report, error) {
 	return &r, nil
 }
 
+// CheckBaseline tells whether prev can be the baseline of a run: the same
+// process, judged no later than the run. It returns a warning when the
+// rules changed between them (findings of a changed rule may come and go).
+// Runs call it before reading anything.
+func CheckBaseline(prev *Report, run Run) (warning string, err error) {
+	if prev.Run.Process != run.Process {
+		return "", fmt.Errorf("baseline %s is a report of process %q, this run audits %q: give the previous report of this process", prev.Path, prev.Run.Process, run.Process)
+	}
+	if before(run.AsOf, prev.Run.AsOf) {
+		return "", fmt.Errorf("baseline %s was judged as of %s, after this run's as_of %s: give an earlier report (were the files swapped?)", prev.Path, prev.Run.AsOf, run.AsOf)
+	}
+	if prev.Run.ConfigDigest != "" && run.ConfigDigest != "" && prev.Run.ConfigDigest != run.ConfigDigest {
+		return fmt.Sprintf("baseline %s was judged with other rules (config digest %s, now %s): findings of a changed rule, source or mapping may show as new or resolved because of the change", prev.Path, prev.Run.ConfigDigest, run.ConfigDigest), nil
+	}
+	return "", nil
+}
+
 // ApplyBaseline marks each finding of rep new or open (carrying its first
 // sighting forward) and lists the previous findings that are gone as
 // resolved. A finding whose instance this run does not judge (it started
 // before this run's window, at or after its end, or within the grace
-// period before as_of) is not resolved, only no longer checked; an
-// incomplete run resolves nothing.
+// period before as_of) is not resolved, only no longer checked (aged
+// out, when it started before the window). An incomplete run resolves
+// nothing: the previous findings it did not see again are kept as
+// unchecked, with their first sighting, for the next run.
 func ApplyBaseline(rep, prev *Report, path string) {
 	rep.Run.Baseline = path
 	prevByID := map[string]Finding{}
-	for _, f := range prev.Findings {
-		prevByID[f.ID] = f
+	var all []Finding
+	for _, list := range [][]Finding{prev.Findings, prev.Unchecked} {
+		for _, f := range list {
+			if _, dup := prevByID[f.ID]; !dup {
+				prevByID[f.ID] = f
+				all = append(all, f)
+			}
+		}
 	}
 	count := &BaselineCount{}
 	now := map[string]bool{}
@@ -61,24 +87,35 @@ func ApplyBaseline(rep, prev *Report, path string) {
 			count.New++
 		}
 	}
-	if rep.Run.Complete {
-		for _, p := range prev.Findings {
-			if now[p.ID] {
-				continue
-			}
-			if !judgedIn(rep.Run, p.Started) {
-				continue // its instance is not judged by this run: not resolved
-			}
+	for _, p := range all {
+		if now[p.ID] {
+			continue
+		}
+		if p.FirstSeen == "" {
+			p.FirstSeen = prev.Run.AsOf
+		}
+		p.Evidence = nil
+		switch {
+		case rep.Run.Since != "" && p.Started != "" && before(p.Started, rep.Run.Since):
+			count.AgedOut++ // started before this run's window: no longer checked
+		case !judgedIn(rep.Run, p.Started):
+			// Not judged by this run (after its window, or in flight at
+			// its as_of): not resolved, and not lost either.
+			p.Status = "unchecked"
+			rep.Unchecked = append(rep.Unchecked, p)
+			count.Unchecked++
+		case !rep.Run.Complete:
+			p.Status = "unchecked"
+			rep.Unchecked = append(rep.Unchecked, p)
+			count.Unchecked++
+		default:
 			p.Status = "resolved"
-			if p.FirstSeen == "" {
-				p.FirstSeen = prev.Run.AsOf
-			}
-			p.Evidence = nil
 			rep.Resolved = append(rep.Resolved, p)
 			count.Resolved++
 		}
-		SortFindings(rep.Resolved)
 	}
+	SortFindings(rep.Resolved)
+	SortFindings(rep.Unchecked)
 	rep.Summary.Baseline = count
 }
 

@@ -49,6 +49,12 @@ func writeReportJSON(w io.Writer, rep *Report) error {
 			return err
 		}
 	}
+	if len(rep.Unchecked) > 0 {
+		field("unchecked")
+		if err := writeList(&b, w, rep.Unchecked); err != nil {
+			return err
+		}
+	}
 	field("instances")
 	if err := writeList(&b, w, rep.Instances); err != nil {
 		return err

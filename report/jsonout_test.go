@@ -21,7 +21,7 @@ func TestWriteReportJSON(t *testing.T) {
 		"nil lists":   {Schema: "vitals.report/v1"},
 		"empty lists": {Schema: "vitals.report/v1", Sources: []Source{}, Findings: []Finding{}, Instances: []Instance{}},
 		"short":       {Schema: "vitals.report/v1", Findings: many(3), Instances: []Instance{{Root: "ORD-1", Outcome: "completed"}}},
-		"long, all fields": {Schema: "vitals.report/v1", Findings: many(1500), Resolved: many(2), Instances: []Instance{{Root: "ORD-1"}},
+		"long, all fields": {Schema: "vitals.report/v1", Findings: many(1500), Resolved: many(2), Unchecked: many(3), Instances: []Instance{{Root: "ORD-1"}},
 			RuleErrors: []RuleError{{Root: "ORD-1"}}, Shard: &ShardInfo{}, Merged: &MergeInfo{}},
 	}
 	for name, rep := range reports {

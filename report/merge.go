@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -20,12 +22,33 @@ func Load(path string) (*Report, error) {
 	}
 	var r Report
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a vitals JSON report (write one with --format json): %w", path, err)
+		return nil, fmt.Errorf("%s %s", path, notAReport(b, err))
 	}
 	if r.Schema != Schema {
 		return nil, fmt.Errorf("%s has schema %q; this vitals reads %q", path, r.Schema, Schema)
 	}
+	r.Path = path
 	return &r, nil
+}
+
+// notAReport says why b did not decode as a report.
+func notAReport(b []byte, err error) string {
+	var syn *json.SyntaxError
+	switch {
+	case len(bytes.TrimSpace(b)) == 0:
+		return "is empty: the run that should have written it did not finish; run it again"
+	case errors.As(err, &syn) && syn.Offset >= int64(len(bytes.TrimRight(b, " \t\r\n"))) || strings.Contains(err.Error(), "unexpected end of JSON input"):
+		return fmt.Sprintf("is cut off after %d bytes (a disk full, or a copy that did not finish): run it again or copy it again", len(b))
+	}
+	return fmt.Sprintf("is not a vitals JSON report (write one with --format json): %v", err)
+}
+
+// name says which report of a merge r is, for messages.
+func name(r *Report, k int) string {
+	if r.Path != "" {
+		return r.Path
+	}
+	return fmt.Sprintf("report %d", k+1)
 }
 
 // Merge combines the reports of every shard of one sharded run (vitals
@@ -52,31 +75,31 @@ func Merge(reps []*Report) (*Report, error) {
 		return nil, fmt.Errorf("no reports to merge")
 	}
 	n := 0
-	byIndex := map[int]*Report{}
+	byIndex := map[int]int{}
 	for k, r := range reps {
 		if r.Shard == nil {
-			return nil, fmt.Errorf("report %d is not a shard report: write each shard's with vitals check --shard i/n --format json", k+1)
+			return nil, fmt.Errorf("%s is not a shard report: write each shard's with vitals check --shard i/n --format json", name(r, k))
 		}
 		if r.Merged != nil {
-			return nil, fmt.Errorf("report %d is already a merged report", k+1)
+			return nil, fmt.Errorf("%s is already a merged report", name(r, k))
 		}
 		if k == 0 {
 			n = r.Shard.Count
 		}
 		if r.Shard.Count != n {
-			return nil, fmt.Errorf("reports of different shardings: %d/%d and %d/%d; merge the n reports of one run", reps[0].Shard.Index, n, r.Shard.Index, r.Shard.Count)
+			return nil, fmt.Errorf("reports of different shardings: %s is shard %d/%d, %s is %d/%d; merge the n reports of one run", name(reps[0], 0), reps[0].Shard.Index, n, name(r, k), r.Shard.Index, r.Shard.Count)
 		}
-		if _, dup := byIndex[r.Shard.Index]; dup {
-			return nil, fmt.Errorf("shard %d/%d given twice", r.Shard.Index, n)
+		if j, dup := byIndex[r.Shard.Index]; dup {
+			return nil, fmt.Errorf("shard %d/%d given twice: %s and %s", r.Shard.Index, n, name(reps[j], j), name(r, k))
 		}
-		byIndex[r.Shard.Index] = r
+		byIndex[r.Shard.Index] = k
 		if d := sameRun(reps[0].Run, r.Run); d != "" {
-			return nil, fmt.Errorf("shards %d/%d and %d/%d judged different runs (%s): run every shard with the same config, --as-of and window", reps[0].Shard.Index, n, r.Shard.Index, n, d)
+			return nil, fmt.Errorf("%s (shard %d/%d) and %s (shard %d/%d) judged different runs (%s): run every shard with the same config, flags, --as-of and window", name(reps[0], 0), reps[0].Shard.Index, n, name(r, k), r.Shard.Index, n, d)
 		}
 	}
 	var missing []string
 	for i := 0; i < n; i++ {
-		if byIndex[i] == nil {
+		if _, ok := byIndex[i]; !ok {
 			missing = append(missing, fmt.Sprintf("%d/%d", i, n))
 		}
 	}
@@ -85,7 +108,7 @@ func Merge(reps []*Report) (*Report, error) {
 	}
 	shards := make([]*Report, n)
 	for i := range shards {
-		shards[i] = byIndex[i]
+		shards[i] = reps[byIndex[i]]
 	}
 
 	m := &merger{shards: shards, info: &MergeInfo{Shards: n}}
@@ -166,8 +189,19 @@ func sameRun(a, b Run) string {
 		return fmt.Sprintf("window [%s, %s) and [%s, %s)", a.Since, a.Until, b.Since, b.Until)
 	case a.Grace != b.Grace:
 		return fmt.Sprintf("grace %s and %s", a.Grace, b.Grace)
+	case a.ConfigDigest != b.ConfigDigest:
+		return fmt.Sprintf("configs with digests %s and %s: keys, sources, process, mask or lookback differ", orNone(a.ConfigDigest), orNone(b.ConfigDigest))
+	case a.AllInstances != b.AllInstances:
+		return "--all-instances in one and not the other"
 	}
 	return ""
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }
 
 type merger struct {
@@ -246,6 +280,9 @@ func (m *merger) sources() []Source {
 			merged.BadInput = bad
 		} else {
 			for _, s := range per[1:] {
+				if s.Error != "" || first.Error != "" || !s.Coverage.Complete || !first.Coverage.Complete {
+					continue // a failed read is reported as such, not as a change of data
+				}
 				if s.Records != first.Records || s.Filtered != first.Filtered || s.OutsideWindow != first.OutsideWindow || s.Errors != first.Errors {
 					m.warnf("source %s: shards read different data (%d and %d records, %d and %d errors): the source changed between shard runs, so instances were judged on different snapshots", first.Name, first.Records, s.Records, first.Errors, s.Errors)
 				}

@@ -35,10 +35,23 @@ func TestMergeRefusesIncompleteSets(t *testing.T) {
 			t.Errorf("%s: error %v, want one saying %q", tc.name, err, tc.want)
 		}
 	}
-	a, b := shardRep(0, 2), shardRep(1, 2)
-	b.Run.AsOf = "2026-11-21T12:00:00Z"
-	if _, err := Merge([]*Report{a, b}); err == nil || !strings.Contains(err.Error(), "as_of") {
-		t.Errorf("shards of different as_of merged: %v", err)
+	for what, change := range map[string]func(r *Report){
+		"as_of":           func(r *Report) { r.Run.AsOf = "2026-11-21T12:00:00Z" },
+		"digests":         func(r *Report) { r.Run.ConfigDigest = "other" },
+		"--all-instances": func(r *Report) { r.Run.AllInstances = true },
+	} {
+		a, b := shardRep(0, 2), shardRep(1, 2)
+		a.Path, b.Path = "s0.json", "s1.json"
+		change(b)
+		_, err := Merge([]*Report{a, b})
+		if err == nil || !strings.Contains(err.Error(), what) || !strings.Contains(err.Error(), "s0.json (shard 0/2) and s1.json (shard 1/2)") {
+			t.Errorf("shards of different %s merged, or the files not named: %v", what, err)
+		}
+	}
+	a, b := shardRep(1, 2), shardRep(1, 2)
+	a.Path, b.Path = "s1.json", "copy-of-s1.json"
+	if _, err := Merge([]*Report{a, b}); err == nil || !strings.Contains(err.Error(), "shard 1/2 given twice: s1.json and copy-of-s1.json") {
+		t.Errorf("a shard twice: %v", err)
 	}
 }
 

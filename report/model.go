@@ -21,12 +21,16 @@ const Schema = "vitals.report/v1"
 
 // Report is the JSON report.
 type Report struct {
-	Schema    string     `json:"schema"`
-	Run       Run        `json:"run"`
-	Sources   []Source   `json:"sources"`
-	Summary   Summary    `json:"summary"`
-	Findings  []Finding  `json:"findings"`
-	Resolved  []Finding  `json:"resolved,omitempty"`
+	Schema   string    `json:"schema"`
+	Run      Run       `json:"run"`
+	Sources  []Source  `json:"sources"`
+	Summary  Summary   `json:"summary"`
+	Findings []Finding `json:"findings"`
+	Resolved []Finding `json:"resolved,omitempty"`
+	// Unchecked are the baseline's findings an incomplete run could not
+	// check again (a source failed): neither open nor resolved, kept with
+	// their first sighting so that the next run's baseline still has them.
+	Unchecked []Finding  `json:"unchecked,omitempty"`
 	Instances []Instance `json:"instances"`
 	// RuleErrors lists invariants that could not be evaluated on some
 	// instance (the first 100; Summary.RuleErrors counts them all).
@@ -36,6 +40,9 @@ type Report struct {
 	Shard *ShardInfo `json:"shard,omitempty"`
 	// Merged is set on a report merged from shard reports.
 	Merged *MergeInfo `json:"merged,omitempty"`
+
+	// Path is the file the report was loaded from, for messages.
+	Path string `json:"-"`
 }
 
 // RuleError is an invariant that failed to evaluate on one instance.
@@ -46,13 +53,17 @@ type RuleError struct {
 
 // Run describes the run.
 type Run struct {
-	Process  string `json:"process"`
-	Config   string `json:"config,omitempty"`
-	AsOf     string `json:"as_of"`
-	Since    string `json:"since,omitempty"`
-	Until    string `json:"until"`
-	Grace    string `json:"grace"`
-	Complete bool   `json:"complete"`
+	Process string `json:"process"`
+	Config  string `json:"config,omitempty"`
+	// ConfigDigest fingerprints the rules the run judged by (config.Digest).
+	ConfigDigest string `json:"config_digest,omitempty"`
+	// AllInstances: the report lists every judged instance (--all-instances).
+	AllInstances bool   `json:"all_instances,omitempty"`
+	AsOf         string `json:"as_of"`
+	Since        string `json:"since,omitempty"`
+	Until        string `json:"until"`
+	Grace        string `json:"grace"`
+	Complete     bool   `json:"complete"`
 	// Baseline is the previous report this one was compared with.
 	Baseline string `json:"baseline,omitempty"`
 }
@@ -104,6 +115,11 @@ type BaselineCount struct {
 	New      int `json:"new"`
 	Open     int `json:"open"`
 	Resolved int `json:"resolved"`
+	// Unchecked counts the baseline's findings this run could not check
+	// (a source failed); AgedOut those whose instances this run no longer
+	// judges (they started before its window).
+	Unchecked int `json:"unchecked"`
+	AgedOut   int `json:"aged_out"`
 }
 
 // Finding is one finding.
@@ -198,6 +214,8 @@ func before(a, b string) bool {
 // Options tune Build.
 type Options struct {
 	ConfigPath string
+	// ConfigDigest is config.Digest of the run's config.
+	ConfigDigest string
 	// AllInstances lists every instance, not only those with findings.
 	AllInstances bool
 }
@@ -208,13 +226,15 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 	rep := &Report{
 		Schema: Schema,
 		Run: Run{
-			Process:  res.Model.Name,
-			Config:   opts.ConfigPath,
-			AsOf:     ts(in.AsOf),
-			Since:    ts(in.Since),
-			Until:    ts(in.Until),
-			Grace:    in.Grace.String(),
-			Complete: res.Complete,
+			Process:      res.Model.Name,
+			Config:       opts.ConfigPath,
+			ConfigDigest: opts.ConfigDigest,
+			AllInstances: opts.AllInstances,
+			AsOf:         ts(in.AsOf),
+			Since:        ts(in.Since),
+			Until:        ts(in.Until),
+			Grace:        in.Grace.String(),
+			Complete:     res.Complete,
 		},
 		Summary: Summary{
 			Outcomes:   map[string]int{},

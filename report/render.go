@@ -115,6 +115,16 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 	}
 	window += "until " + rep.Run.Until + "; grace " + rep.Run.Grace
 	fmt.Fprintln(w, window)
+	switch {
+	case rep.Shard != nil && rep.Shard.Count > 1:
+		fmt.Fprintf(w, "SHARD %d/%d: only the instances this shard owns; merge all %d shards' JSON reports with vitals report merge for the whole run\n", rep.Shard.Index, rep.Shard.Count, rep.Shard.Count)
+	case rep.Merged != nil:
+		line := fmt.Sprintf("merged from %d shards", rep.Merged.Shards)
+		if n := len(rep.Merged.Warnings); n > 0 {
+			line += fmt.Sprintf("; %d merge warning(s) in the JSON report's merged.warnings", n)
+		}
+		fmt.Fprintln(w, line)
+	}
 	if !rep.Run.Complete {
 		fmt.Fprintln(w, "INCOMPLETE: a source failed (see sources); nothing is called missing from it, and findings may be missing too")
 	}
@@ -203,7 +213,14 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		fmt.Fprintf(w, ": %s", strings.Join(sevs, ", "))
 	}
 	if b := sum.Baseline; b != nil {
-		fmt.Fprintf(w, " (%d new, %d open, %d resolved since %s)", b.New, b.Open, b.Resolved, rep.Run.Baseline)
+		fmt.Fprintf(w, " (%d new, %d open, %d resolved since %s", b.New, b.Open, b.Resolved, rep.Run.Baseline)
+		if b.Unchecked > 0 {
+			fmt.Fprintf(w, "; %d unchecked: this run could not check them again", b.Unchecked)
+		}
+		if b.AgedOut > 0 {
+			fmt.Fprintf(w, "; %d aged out of the window", b.AgedOut)
+		}
+		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintln(w)
 
@@ -240,6 +257,16 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 		h("Resolved since the baseline")
 		t := table(w, md, "severity", "code", "root", "step", "first seen")
 		for _, f := range rep.Resolved {
+			row(t, md, f.Severity, f.Code, f.Root, orDash(f.Step, "-"), f.FirstSeen)
+		}
+		if err := t.Render(); err != nil {
+			return err
+		}
+	}
+	if len(rep.Unchecked) > 0 {
+		h("Not checked again (kept for the next run)")
+		t := table(w, md, "severity", "code", "root", "step", "first seen")
+		for _, f := range rep.Unchecked {
 			row(t, md, f.Severity, f.Code, f.Root, orDash(f.Step, "-"), f.FirstSeen)
 		}
 		if err := t.Render(); err != nil {

@@ -24,11 +24,18 @@ type Spec struct {
 	Index, Count int
 }
 
+// MaxCount bounds the number of shards: far more machines than a run
+// needs, and well inside the 32-bit hash the shards are cut from.
+const MaxCount = 1 << 16
+
 // Parse reads "i/n", as --shard takes it.
 func Parse(s string) (Spec, error) {
 	a, b, ok := strings.Cut(strings.TrimSpace(s), "/")
 	if !ok {
 		return Spec{}, fmt.Errorf("%q is not i/n: write the shard index and the number of shards, e.g. 0/4 (indexes start at 0)", s)
+	}
+	if strings.Contains(b, "/") {
+		return Spec{}, fmt.Errorf("%q has more than one /: write i/n, e.g. 0/4", s)
 	}
 	i, err1 := strconv.Atoi(strings.TrimSpace(a))
 	n, err2 := strconv.Atoi(strings.TrimSpace(b))
@@ -37,6 +44,8 @@ func Parse(s string) (Spec, error) {
 		return Spec{}, fmt.Errorf("%q is not i/n with whole numbers, e.g. 0/4", s)
 	case n < 1:
 		return Spec{}, fmt.Errorf("%q: the number of shards must be at least 1", s)
+	case n > MaxCount:
+		return Spec{}, fmt.Errorf("%q: at most %d shards", s, MaxCount)
 	case i < 0 || i >= n:
 		return Spec{}, fmt.Errorf("%q: the index must be between 0 and %d (indexes start at 0, as JOB_COMPLETION_INDEX does)", s, n-1)
 	}

@@ -19,6 +19,10 @@ func TestParse(t *testing.T) {
 		{"1/0", Spec{}, true},
 		{"1", Spec{}, true},
 		{"a/b", Spec{}, true},
+		{"1/3/2", Spec{}, true},
+		{"65535/65536", Spec{65535, 65536}, false},
+		{"0/4294967296", Spec{}, true}, // would truncate to 0 in the 32-bit modulus
+		{"1/4294967297", Spec{}, true}, // would truncate to 1: shard 0 owning everything
 	} {
 		got, err := Parse(tc.in)
 		if (err != nil) != tc.err || got != tc.want {

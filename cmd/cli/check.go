@@ -6,9 +6,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/vitals-dev/vitals/config"
+	"github.com/vitals-dev/vitals/reconcile"
 	"github.com/vitals-dev/vitals/report"
 	"github.com/vitals-dev/vitals/shard"
 )
@@ -35,6 +38,10 @@ failed (the report is marked incomplete), 130 interrupted.`,
   vitals check --shard 2/4 --fail-on none --format json --out shard-2.json`,
 		Args: args(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if cmd.Flags().Changed("shard") && o.shard == "" {
+				// --shard "$IDX/4" with IDX unset would audit everything.
+				return usagef("--shard: empty; give i/n, e.g. 0/4 (is the variable that holds the index unset?)")
+			}
 			return runCheck(cmd.Context(), o, stdout, stderr)
 		},
 	}
@@ -59,11 +66,14 @@ func runCheck(ctx context.Context, o *checkOptions, stdout, stderr io.Writer) er
 	if err := o.report.parse(); err != nil {
 		return err
 	}
+	o.run.ready = func(cfg *config.Config, in *reconcile.Input) error {
+		return o.report.checkBaseline(report.Run{Process: in.Model.Name, AsOf: in.AsOf.UTC().Format(time.RFC3339Nano), ConfigDigest: cfg.Digest()}, stderr)
+	}
 	cfg, res, err := o.run.load(ctx, stderr)
 	if err != nil {
 		return err
 	}
-	rep, err := report.Build(ctx, res, report.Options{ConfigPath: cfg.Path, AllInstances: o.allInstances})
+	rep, err := report.Build(ctx, res, report.Options{ConfigPath: cfg.Path, ConfigDigest: cfg.Digest(), AllInstances: o.allInstances})
 	if err != nil {
 		return err
 	}

@@ -201,6 +201,25 @@ func TestBaseline(t *testing.T) {
 	if code != ExitSource || rep.Run.Complete || len(rep.Resolved) != 0 {
 		t.Errorf("incomplete run: exit %d complete %v resolved %d; want 3, false, 0", code, rep.Run.Complete, len(rep.Resolved))
 	}
+	// ... but it keeps what it did not see again for the next night: with
+	// the provider's refunds unread, neither the missing refund nor the
+	// missing release can be told.
+	var unchecked []string
+	for _, f := range rep.Unchecked {
+		if f.FirstSeen != "2026-11-20T12:00:00Z" || f.Status != "unchecked" {
+			t.Errorf("unchecked %s: %s since %s", f.Code, f.Status, f.FirstSeen)
+		}
+		unchecked = append(unchecked, f.Code)
+	}
+	if strings.Join(unchecked, " ") != "CAPTURED_WITHOUT_ORDER COMPENSATION_MISSING" {
+		t.Errorf("incomplete run: unchecked %v", unchecked)
+	}
+
+	// A baseline judged later than this run is refused before reading.
+	_, stderr, code := run(t, "check", "-c", cfg, "--baseline", second, "--as-of", "2026-11-20T12:30:00Z")
+	if code != ExitUsage || !strings.Contains(stderr, "after this run's as_of") {
+		t.Errorf("a later baseline: exit %d, %s", code, stderr)
+	}
 }
 
 // TestExplain checks the explain view for a terminal and as JSON, and that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -71,6 +72,9 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 	if err != nil {
 		return usagef("merge: %v", err)
 	}
+	if err := o.report.checkBaseline(rep.Run, stderr); err != nil {
+		return err
+	}
 	if err := o.report.finish(ctx, rep, stdout); err != nil {
 		return err
 	}
@@ -83,7 +87,15 @@ func runMerge(ctx context.Context, o *mergeOptions, paths []string, stdout, stde
 		var failed []error
 		for _, s := range rep.Sources {
 			if s.Error != "" || !s.Coverage.Complete {
-				failed = append(failed, fmt.Errorf("source %q failed in a shard (the merged report is incomplete; run that shard again and merge again): %s", s.Name, s.Error))
+				var in []string
+				for k, r := range reps {
+					for _, rs := range r.Sources {
+						if rs.Name == s.Name && (rs.Error != "" || !rs.Coverage.Complete) {
+							in = append(in, fmt.Sprintf("%s (shard %d/%d)", paths[k], r.Shard.Index, r.Shard.Count))
+						}
+					}
+				}
+				failed = append(failed, fmt.Errorf("source %q failed in %s (the merged report is incomplete; run that shard again and merge again): %s", s.Name, strings.Join(in, ", "), s.Error))
 			}
 		}
 		return &reconcile.SourceError{Errs: failed}

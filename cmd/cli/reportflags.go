@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -47,6 +48,22 @@ func (rf *reportFlags) parse() error {
 		if rf.prev, err = report.LoadBaseline(rf.baseline); err != nil {
 			return usagef("--baseline: %v", err)
 		}
+	}
+	return nil
+}
+
+// checkBaseline refuses a baseline that cannot be run's (another process,
+// a later as_of) and warns when the rules changed since it.
+func (rf *reportFlags) checkBaseline(run report.Run, stderr io.Writer) error {
+	if rf.prev == nil {
+		return nil
+	}
+	warn, err := report.CheckBaseline(rf.prev, run)
+	if err != nil {
+		return usagef("--baseline: %v", err)
+	}
+	if warn != "" {
+		fmt.Fprintf(stderr, "vitals: warning: %s\n", warn)
 	}
 	return nil
 }

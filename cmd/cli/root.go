@@ -165,6 +165,8 @@ type runFlags struct {
 	flags  *pflag.FlagSet
 	// shard is set by commands that offer --shard.
 	shard shard.Spec
+	// ready, when set, checks the resolved config before anything is read.
+	ready func(cfg *config.Config, in *reconcile.Input) error
 }
 
 func (rf *runFlags) bind(cmd *cobra.Command) {
@@ -204,6 +206,11 @@ func (rf *runFlags) load(ctx context.Context, stderr io.Writer) (*config.Config,
 	in, err := reconcile.Setup(cfg, all.Registry(), time.Now())
 	if err != nil {
 		return nil, nil, err
+	}
+	if rf.ready != nil {
+		if err := rf.ready(cfg, in); err != nil {
+			return nil, nil, err
+		}
 	}
 	opts := reconcile.Options{Strict: rf.strict, Shard: rf.shard}
 	if isTerminal(stderr) {
