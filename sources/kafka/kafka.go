@@ -222,47 +222,23 @@ func (s *Source) dialer() (*kafkago.Dialer, error) {
 	return d, nil
 }
 
-// partitions connects to the first broker that answers and lists the
-// partitions of every configured topic.
+// partitions asks the first broker that answers for the partitions of
+// every configured topic.
 func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []string) ([]kafkago.Partition, error) {
-	var conn *kafkago.Conn
+	var md *kafkago.MetadataResponse
 	var errs []string
-	broker := "" // as configured: TLS checks the certificate against its host
 	for _, b := range brokers {
-		c, err := d.DialContext(ctx, "tcp", b)
-		if err == nil {
-			conn, broker = c, b
+		var err error
+		if md, err = s.metadata(ctx, d, b); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("connecting: %w", ctx.Err())
+			return nil, fmt.Errorf("reading metadata: %w", ctx.Err())
 		}
 		errs = append(errs, err.Error())
 	}
-	if conn == nil {
-		return nil, fmt.Errorf("cannot reach any broker of %s%s: %s; check the broker addresses, the network, and the tls/sasl settings", strings.Join(brokers, ", "), s.brokersFrom(), strings.Join(errs, "; "))
-	}
-	conn.Close()
-	// The metadata request must not ask the broker to create the topics:
-	// kafka-go's Conn.ReadPartitions does (and a cluster with
-	// auto.create.topics.enable, Kafka's default, would create a
-	// misspelled topic and vitals would read it as empty). The client's
-	// Metadata sends allow_auto_topic_creation=false.
-	tr := &kafkago.Transport{
-		DialTimeout:    d.Timeout,
-		ClientID:       d.ClientID,
-		TLS:            d.TLS,
-		SASL:           d.SASLMechanism,
-		MetadataTopics: s.topics,
-	}
-	defer tr.CloseIdleConnections()
-	cl := &kafkago.Client{Addr: kafkago.TCP(broker), Transport: tr, Timeout: s.cfg.ReadTimeout}
-	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: s.topics})
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("reading metadata: %w", ctx.Err())
-		}
-		return nil, fmt.Errorf("reading the metadata of %s from %s: %v; check the topic names and that the principal may Describe and Read them", strings.Join(s.topics, ", "), broker, err)
+	if md == nil {
+		return nil, fmt.Errorf("cannot reach any broker of %s%s: %s", strings.Join(brokers, ", "), s.brokersFrom(), strings.Join(errs, "; "))
 	}
 	byName := map[string]kafkago.Topic{}
 	for _, t := range md.Topics {
@@ -285,6 +261,43 @@ func (s *Source) partitions(ctx context.Context, d *kafkago.Dialer, brokers []st
 		out = append(out, ps...)
 	}
 	return out, nil
+}
+
+// metadata reads the topics' metadata from one broker, as configured (TLS
+// checks the certificate against its host).
+func (s *Source) metadata(ctx context.Context, d *kafkago.Dialer, broker string) (*kafkago.MetadataResponse, error) {
+	c, err := d.DialContext(ctx, "tcp", broker)
+	if err != nil {
+		if errors.Is(err, kafkago.SASLAuthenticationFailed) {
+			return nil, fmt.Errorf("%s refused the sasl login of %q: %v; check sasl.username and the password variable", broker, s.cfg.SASL.Username, err)
+		}
+		return nil, fmt.Errorf("%s: %v; check the address, the network and the tls settings", broker, err)
+	}
+	c.Close()
+	// The metadata request must not ask the broker to create the topics:
+	// kafka-go's Conn.ReadPartitions does (and a cluster with
+	// auto.create.topics.enable, Kafka's default, would create a
+	// misspelled topic and vitals would read it as empty). The client's
+	// Metadata sends allow_auto_topic_creation=false.
+	tr := &kafkago.Transport{
+		DialTimeout:    d.Timeout,
+		ClientID:       d.ClientID,
+		TLS:            d.TLS,
+		SASL:           d.SASLMechanism,
+		MetadataTopics: s.topics,
+	}
+	defer tr.CloseIdleConnections()
+	cl := &kafkago.Client{Addr: kafkago.TCP(broker), Transport: tr, Timeout: s.cfg.ReadTimeout}
+	md, err := cl.Metadata(ctx, &kafkago.MetadataRequest{Topics: s.topics})
+	switch {
+	case err == nil:
+		return md, nil
+	case ctx.Err() != nil:
+		return nil, err
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded):
+		return nil, fmt.Errorf("%s accepted the connection but did not answer within read_timeout %s: is it a Kafka listener, and does it expect TLS (tls:) or not?", broker, s.cfg.ReadTimeout)
+	}
+	return nil, fmt.Errorf("reading the metadata of %s from %s: %v; check the topic names and that the principal may Describe and Read them", strings.Join(s.topics, ", "), broker, err)
 }
 
 // Check connects and reads the topics' metadata.
@@ -425,15 +438,25 @@ func (pr *partReader) where(off int64) string {
 // answers.
 func (pr *partReader) dial(ctx context.Context) (*kafkago.Conn, error) {
 	var last error
+	// kafka-go bounds only the TCP connect by the dialer's timeout; finding
+	// the leader then talks to the broker with no deadline, and a broker
+	// that stopped answering (a frozen process, a half-open connection)
+	// would hold the read forever.
+	limit := pr.s.cfg.DialTimeout + pr.s.cfg.ReadTimeout
 	for _, b := range pr.brokers {
-		c, err := pr.d.DialLeader(ctx, "tcp", b, pr.topic, pr.part)
+		dctx, cancel := context.WithTimeout(ctx, limit)
+		c, err := pr.d.DialLeader(dctx, "tcp", b, pr.topic, pr.part)
+		cancel()
 		if err == nil {
 			return c, nil
 		}
-		last = err
 		if ctx.Err() != nil {
-			break
+			return nil, err
 		}
+		if dctx.Err() != nil {
+			err = fmt.Errorf("%s did not answer within %s (dial_timeout + read_timeout)", b, limit)
+		}
+		last = err
 	}
 	return nil, last
 }

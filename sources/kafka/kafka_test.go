@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -379,6 +381,57 @@ func TestUnreachableAndMissingTopic(t *testing.T) {
 	_, err = src.Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
 	if err == nil || !strings.Contains(err.Error(), `topic "no.such.topic"`) {
 		t.Errorf("missing topic: %v", err)
+	}
+}
+
+// TestSilentBroker: a broker that accepts connections and never answers
+// (a frozen process, a half-open connection) costs a timeout, not the
+// whole run: the metadata and every partition's leader are found through
+// the next broker.
+func TestSilentBroker(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	defer func() {
+		mu.Lock()
+		for _, c := range held {
+			c.Close()
+		}
+		mu.Unlock()
+	}()
+	k := kafkatest.Start(t, nil)
+	topic := newTopic(t, k, 2)
+	k.Produce(t, msg(topic, 0, t0, "k", `{"id":"I1"}`), msg(topic, 1, t0, "k", `{"id":"I2"}`))
+	src := newSource(t, k, map[string]any{"brokers": []any{ln.Addr().String(), k.Addr}, "dial_timeout": "1s", "read_timeout": "1s",
+		"records": []any{map[string]any{"topic": topic, "kind": "item", "keys": map[string]any{"item_id": "value.id"}}}})
+	done := make(chan error, 1)
+	var sink sourcetest.Sink
+	go func() {
+		_, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, &sink)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil || len(sink.Records) != 2 {
+			t.Errorf("read %d records: %v", len(sink.Records), err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the read hangs on a broker that does not answer")
 	}
 }
 
