@@ -176,7 +176,9 @@ func hasSource(specs []reconcile.SourceSpec, name string) bool {
 }
 
 // Failed returns an error naming the sources that failed, or nil.
-func Failed(results []Result) error {
+// With strict (--strict, as check takes it), any bad input fails its
+// source too: check --strict would stop at it.
+func Failed(results []Result, strict bool) error {
 	var errs []error
 	for _, r := range results {
 		switch {
@@ -186,6 +188,12 @@ func Failed(results []Result) error {
 			errs = append(errs, fmt.Errorf("source %q (%s): %w", r.Name, r.Type, r.Read))
 		case r.NothingMapped():
 			errs = append(errs, fmt.Errorf("source %q (%s): %s", r.Name, r.Type, nothingMapped(r)))
+		case strict && r.Bad > 0:
+			first := ""
+			if len(r.Errors) > 0 {
+				first = fmt.Sprintf(", the first at %s: %v", r.Errors[0].At, r.Errors[0].Err)
+			}
+			errs = append(errs, fmt.Errorf("source %q (%s): %d bad input(s)%s; with --strict, check would stop there", r.Name, r.Type, r.Bad, first))
 		}
 	}
 	if len(errs) == 0 {

@@ -22,7 +22,7 @@ func TestDoctorOnTheFileDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := doctor.Failed(results); err != nil {
+	if err := doctor.Failed(results, false); err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
@@ -88,7 +88,7 @@ func TestDoctorNothingMapped(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = doctor.Failed(results)
+	err = doctor.Failed(results, false)
 	if err == nil || !strings.Contains(err.Error(), `source "dlq" (file): all 2 input(s) read failed their mapping`) || strings.Contains(err.Error(), "provider") {
 		t.Errorf("Failed: %v; want dlq, and only dlq, named", err)
 	}

@@ -24,6 +24,10 @@ func TestExitCodes(t *testing.T) {
 	if err := os.Remove(filepath.Join(missing, "charges.csv")); err != nil {
 		t.Fatal(err)
 	}
+	noEvents := vitalstest.CopyCase(t, "clean")
+	if err := os.Remove(filepath.Join(noEvents, "events.jsonl")); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -43,7 +47,10 @@ func TestExitCodes(t *testing.T) {
 		{"missing config", []string{"check", "-c", "does/not/exist.yaml"}, ExitUsage, "cannot read does/not/exist.yaml", ""},
 		{"typo in config", []string{"check", "-c", "../../config/testdata/typo_step.yaml"}, ExitUsage, `unknown key "process.steps[0].succeded"`, ""},
 		{"missing data file", []string{"check", "-c", filepath.Join(missing, "config.yaml")}, ExitSource, `source "provider" (file)`, "INCOMPLETE"},
+		{"explain a key only a failed source holds", []string{"explain", "evt_7c58d962-ed14-45c7-a2a9-75a62cc533e4", "-c", filepath.Join(noEvents, "config.yaml")}, ExitSource, "but a source failed, so it may be there", ""},
 		{"strict stops at bad input", []string{"check", "-c", "../../configs/checkout.yaml", "--strict"}, ExitSource, "events:events.jsonl:1591", ""},
+		{"doctor --strict fails on bad input", []string{"doctor", "-c", "../../configs/checkout.yaml", "--strict"}, ExitSource, "events:events.jsonl:1591: invalid JSON", ""},
+		{"doctor counts bad input", []string{"doctor", "-c", "../../configs/checkout.yaml"}, ExitOK, "", "events"},
 		{"explain unknown key", []string{"explain", "ORD-0000", "-c", caseConfig("clean")}, ExitFindings, `no record carries the key "ORD-0000"`, ""},
 		{"explain needs a key", []string{"explain", "-c", caseConfig("clean")}, ExitUsage, "accepts 1 arg", ""},
 		{"list bad outcome", []string{"list", "-c", caseConfig("clean"), "--outcome", "broken"}, ExitUsage, `--outcome "broken"`, ""},
@@ -140,6 +147,29 @@ func statusByCode(rep *report.Report) map[string]report.Finding {
 		m[f.Code] = f
 	}
 	return m
+}
+
+// TestNullOrderTotal: an order whose total the export leaves empty (a
+// NULL column) has no amount; the checkout rules must not call that a
+// mismatch with the charge ("the order total is 0.00").
+func TestNullOrderTotal(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	path := filepath.Join(dir, "orders.csv")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blanked := strings.Replace(string(b), ",9860,EUR,", ",,EUR,", 1)
+	if blanked == string(b) {
+		t.Fatal("the clean case's order total is not 9860 EUR any more: update this test")
+	}
+	if err := os.WriteFile(path, []byte(blanked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep, code := checkJSON(t, "-c", filepath.Join(dir, "config.yaml"))
+	if code != ExitOK || len(rep.Findings) != 0 {
+		t.Errorf("exit %d, findings %+v; want none", code, rep.Findings)
+	}
 }
 
 // TestBaseline: a finding seen before stays open with its first sighting,

@@ -63,5 +63,5 @@ func runDoctor(ctx context.Context, o *doctorOptions, stdout io.Writer) error {
 	if err := doctor.Write(stdout, in, results); err != nil {
 		return err
 	}
-	return doctor.Failed(results)
+	return doctor.Failed(results, o.run.strict)
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -51,6 +52,12 @@ func runExplain(ctx context.Context, o *explainOptions, key string, stdout, stde
 		return err
 	}
 	if len(found) == 0 {
+		if failed := res.Failed(); failed != nil {
+			// The key may be in what could not be read: say so, and exit
+			// as for a failed source, not as for an unknown key.
+			fmt.Fprintf(stderr, "vitals: no record read carries the key %s, but a source failed, so it may be there; fix the source and run again\n", quote(key))
+			return failed
+		}
 		types := res.Store.KeyTypes()
 		if typ, _, ok := strings.Cut(key, ":"); ok && !slices.Contains(types, typ) {
 			return &notFoundError{msg: "no record carries the key " + quote(key) + ", and " + quote(typ) + " is not a key type: to name the type, write TYPE:VALUE with one of " + strings.Join(types, ", ") + "; or give the value alone"}
