@@ -3,8 +3,10 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -444,7 +446,12 @@ func (s *Source) queryError(ctx context.Context, ses *session, q *query, err err
 			return errorf(ses.sec, "%s: %s; grant the read-only role SELECT on it (see README: PostgreSQL source)", q.label(), pe.Message)
 		case pe.Code.Class() == "42":
 			return errorf(ses.sec, "%s: the query is not valid here: %s; fix it in the config (try it with psql)", q.label(), pe.Message)
+		case pe.Code.Class() == "57" || pe.Code.Class() == "08":
+			return errorf(ses.sec, "%s: the connection was lost while reading: %s (the session was terminated or the server restarted); run again", q.label(), pe.Message)
 		}
+	}
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errorf(ses.sec, "%s: the connection was lost while reading (%v: the session was terminated, the server restarted, or the network dropped it); run again", q.label(), err)
 	}
 	return errorf(ses.sec, "%s: %v", q.label(), err)
 }

@@ -206,6 +206,40 @@ func TestStatementTimeout(t *testing.T) {
 	}
 }
 
+// TestSessionTerminated: a session killed mid-read (pg_terminate_backend,
+// a restart) fails the source with what happened and what to do.
+func TestSessionTerminated(t *testing.T) {
+	src := newSource(t, map[string]any{
+		"records": []any{spec(map[string]any{
+			"name":  "doomed",
+			"query": "SELECT 'x' AS id, 'o' AS order_id, 'new' AS status, 1 AS amount, 'EUR' AS currency, now() AS created_at /* vitals-terminate-me */ FROM pg_sleep(10)",
+		})},
+	})
+	db := pgtest.Open(t)
+	go func() {
+		for range 100 {
+			time.Sleep(50 * time.Millisecond)
+			var n int
+			_ = db.QueryRow(`SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%vitals-terminate-me */ FROM pg_sleep%' AND pid <> pg_backend_pid()`).Scan(&n)
+			if n > 0 {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	cov, err := src.Read(context.Background(), sources.Window{Until: time.Now()}, &sourcetest.Sink{})
+	if err == nil || !strings.Contains(err.Error(), "the connection was lost while reading") || !strings.Contains(err.Error(), "records[0] (item from doomed)") {
+		t.Fatalf("want a lost-connection error naming the query, got %v", err)
+	}
+	if cov.Complete {
+		t.Error("coverage complete after the session was killed")
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("took %s: the session was not terminated", d)
+	}
+	t.Log(err)
+}
+
 func TestConnectErrorsHideThePassword(t *testing.T) {
 	const pw = "s3cr3t-Pa55"
 	cases := map[string]string{
