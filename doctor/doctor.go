@@ -7,6 +7,7 @@ package doctor
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -52,6 +53,25 @@ type Result struct {
 	Errors               []bad           // the first, by location
 	Samples              []record.Record // the first, by location
 	Coverage             sources.Coverage
+	// ByKind counts the records read by kind; Kinds lists the kinds the
+	// source's mappings can produce ("prefix*" for a kind read from a
+	// field), when it says.
+	ByKind map[string]int
+	Kinds  []string
+}
+
+// Empty lists the kinds the source maps by name but read no record of:
+// often a query, status map or when: that matches nothing (a status
+// written 'FAILED' where the mapping says 'failed'), though a quiet day
+// can do it too.
+func (r *Result) Empty() []string {
+	var out []string
+	for _, k := range r.Kinds {
+		if !strings.Contains(k, "*") && r.ByKind[k] == 0 && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // OK reports whether the source connected, read completely, and mapped
@@ -109,9 +129,18 @@ func check(ctx context.Context, in *reconcile.Input, s reconcile.SourceSpec, opt
 			return r
 		}
 	}
+	if kl, ok := s.Source.(reconcile.KindLister); ok {
+		r.Kinds = kl.Kinds()
+	}
+	r.ByKind = map[string]int{}
 	sink := &sink{}
 	sink.onRecord = func(rec *record.Record) {
 		r.Records++
+		if n, ok := r.ByKind[rec.Kind]; ok {
+			r.ByKind[rec.Kind] = n + 1
+		} else {
+			r.ByKind[strings.Clone(rec.Kind)] = 1 // rec.Kind may point into a read buffer
+		}
 		switch {
 		case rec.Time.After(in.AsOf):
 			r.AfterAsOf++

@@ -2,6 +2,8 @@ package doctor_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -36,6 +38,7 @@ func TestDoctorOnTheFileDemo(t *testing.T) {
 		"mapping errors (1; the first 1 by location)",
 		"events:events.jsonl:1591  invalid JSON",
 		"customer_email=***", // masked
+		"kinds     order 307, order_failed 10, reservation 320, stock_release 12",
 		"4 source(s) checked: 4 ok, 0 failed",
 	} {
 		if !strings.Contains(s, want) {
@@ -45,12 +48,46 @@ func TestDoctorOnTheFileDemo(t *testing.T) {
 	if strings.Contains(s, "@example.com") {
 		t.Error("a masked attribute is shown")
 	}
+	if strings.Contains(s, "WARNING") {
+		t.Errorf("a warning on the demo:\n%s", s)
+	}
 	// The same output every time.
 	results2, _ := doctor.Run(context.Background(), in, doctor.Options{Samples: 2})
 	var out2 strings.Builder
 	_ = doctor.Write(&out2, in, results2)
 	if strip(out2.String()) != strip(s) {
 		t.Error("two runs gave different output")
+	}
+}
+
+// TestDoctorWarnsOfAnEmptyKind: a mapping whose condition matches no row
+// (a status written 'FAILED' where the config says 'failed') reads nothing,
+// and a check would then call its compensation missing; doctor says so.
+func TestDoctorWarnsOfAnEmptyKind(t *testing.T) {
+	cfg := vitalstest.DemoConfig(t, t.TempDir(), `when: status == "failed"`, `when: status == "FAILED"`)
+	// DemoConfig points data_dir at the new directory: read the demo's files.
+	b, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	demo, err := filepath.Abs("../fixtures/checkout")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(b), "data_dir: "+filepath.Dir(cfg), "data_dir: "+demo, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := setup(t, cfg)
+	results, err := doctor.Run(context.Background(), in, doctor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	if err := doctor.Write(&out, in, results); err != nil {
+		t.Fatal(err)
+	}
+	if s := out.String(); !strings.Contains(s, "order_failed 0") || !strings.Contains(s, "WARNING   no order_failed record read") {
+		t.Errorf("no warning of the empty kind:\n%s", s)
 	}
 }
 

@@ -3,6 +3,8 @@ package doctor
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,24 @@ func Write(w io.Writer, in *reconcile.Input, results []Result) error {
 		}
 		fmt.Fprintf(&b, "  read      %s: %d records in %s, %d in the window, %d after as_of, %d filtered, %d bad\n",
 			status, r.Records, dur(r.ReadTook), r.InWindow, r.AfterAsOf, r.Filtered, r.Bad)
+		if len(r.ByKind) > 1 || len(r.Kinds) > 1 {
+			kinds := slices.Sorted(maps.Keys(r.ByKind))
+			for _, k := range r.Empty() {
+				if !slices.Contains(kinds, k) {
+					kinds = append(kinds, k)
+				}
+			}
+			parts := make([]string, len(kinds))
+			for i, k := range kinds {
+				parts[i] = fmt.Sprintf("%s %d", k, r.ByKind[k])
+			}
+			fmt.Fprintf(&b, "  kinds     %s\n", strings.Join(parts, ", "))
+		}
+		if r.Read == nil {
+			for _, k := range r.Empty() {
+				fmt.Fprintf(&b, "  WARNING   no %s record read: if there should be some in this window, check the mapping's query, status map or when: against the data\n", k)
+			}
+		}
 		if r.Read != nil {
 			fmt.Fprintf(&b, "  error     %v\n", r.Read)
 		} else if r.NothingMapped() {
