@@ -97,27 +97,36 @@ func misindented(src []byte) (line int, text string) {
 // stripComment drops a trailing comment and the blanks before it; a '#'
 // inside quotes, or not after a blank, is text.
 func stripComment(s string) string {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'':
-			quote = c
-		case c == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t'):
-			return strings.TrimRight(s[:i], " \t")
+	end := len(s)
+	scanUnquoted(s, func(i int) bool {
+		if s[i] == '#' && (i == 0 || s[i-1] == ' ' || s[i-1] == '\t') {
+			end = i
+			return false
 		}
-	}
-	return strings.TrimRight(s, " \t")
+		return true
+	})
+	return strings.TrimRight(s[:end], " \t")
 }
 
 // bracketDepth counts the flow brackets a line leaves open, outside quotes.
 func bracketDepth(s string) int {
-	var quote byte
 	d := 0
+	scanUnquoted(s, func(i int) bool {
+		switch s[i] {
+		case '{', '[':
+			d++
+		case '}', ']':
+			d--
+		}
+		return true
+	})
+	return d
+}
+
+// scanUnquoted calls f with the index of each byte of s outside single or
+// double quotes (the quotes themselves excluded) until f returns false.
+func scanUnquoted(s string, f func(i int) bool) {
+	var quote byte
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
@@ -127,11 +136,8 @@ func bracketDepth(s string) int {
 			}
 		case c == '"' || c == '\'':
 			quote = c
-		case c == '{' || c == '[':
-			d++
-		case c == '}' || c == ']':
-			d--
+		case !f(i):
+			return
 		}
 	}
-	return d
 }

@@ -253,20 +253,19 @@ func writeText(w io.Writer, rep *Report, md bool) error {
 			return err
 		}
 	}
-	if len(rep.Resolved) > 0 {
-		h("Resolved since the baseline")
-		t := table(w, md, "severity", "code", "root", "step", "first seen")
-		for _, f := range rep.Resolved {
-			row(t, md, f.Severity, f.Code, f.Root, orDash(f.Step, "-"), f.FirstSeen)
+	for _, list := range []struct {
+		title    string
+		findings []Finding
+	}{
+		{"Resolved since the baseline", rep.Resolved},
+		{"Not checked again (kept for the next run)", rep.Unchecked},
+	} {
+		if len(list.findings) == 0 {
+			continue
 		}
-		if err := t.Render(); err != nil {
-			return err
-		}
-	}
-	if len(rep.Unchecked) > 0 {
-		h("Not checked again (kept for the next run)")
+		h(list.title)
 		t := table(w, md, "severity", "code", "root", "step", "first seen")
-		for _, f := range rep.Unchecked {
+		for _, f := range list.findings {
 			row(t, md, f.Severity, f.Code, f.Root, orDash(f.Step, "-"), f.FirstSeen)
 		}
 		if err := t.Render(); err != nil {
