@@ -29,6 +29,7 @@ type Mapper struct {
 	amount      *amountGetter
 	attrs       []named
 	when        *vm.Program
+	whenFast    whenFunc // when compiled to Go, or nil: see when.go
 	env         whenEnv
 	vm          *vm.VM // reused by evalWhen: a VM per run allocates its stacks
 }
@@ -178,6 +179,7 @@ func Compile(spec Spec, keyTypes, searchOnly []string) (*Mapper, error) {
 			return nil, fmt.Errorf("when: %w", err)
 		}
 		m.when = p
+		m.whenFast = compileWhen(p.Node())
 	}
 	return m, nil
 }
@@ -370,6 +372,9 @@ type whenEnv struct {
 }
 
 func (m *Mapper) evalWhen(r *record.Record) (bool, error) {
+	if m.whenFast != nil {
+		return m.whenFast(r), nil
+	}
 	env := &m.env
 	env.Kind, env.Status, env.Amount, env.Currency = r.Kind, r.Status, r.Amount, r.Currency
 	if env.Keys == nil {
