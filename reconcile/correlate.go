@@ -1,8 +1,10 @@
 package reconcile
 
 import (
+	"bytes"
 	"cmp"
 	"context"
+	"hash/maphash"
 	"slices"
 	"strings"
 
@@ -26,7 +28,7 @@ func (r *Result) name(c *comp) string {
 		_, v := r.Store.Key(c.root)
 		return v
 	}
-	return orphanName(r.Store, r.members[c.off:c.off+c.n])
+	return orphanName(r.Store, r.In.Links, r.members[c.off:c.off+c.n])
 }
 
 // roots returns the distinct root values of a component, sorted.
@@ -103,6 +105,37 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 		<-done
 		cur, next = next, cur
+	}
+	// Records that share a linking key kept with the record: each group
+	// of them gets a node of its own after the KeyIDs, which their
+	// interned keys join; a record with no other linking key reaches its
+	// component through it.
+	var parts [][]uint64
+	for _, bufs := range [][]linkBuf{cur, next} {
+		for w := range bufs {
+			parts = append(parts, bufs[w].joins...)
+			bufs[w].joins = nil
+		}
+	}
+	if len(parts) > 0 {
+		groups := joinInline(st, parts)
+		parent = slices.Grow(parent, len(groups))
+		for _, g := range groups {
+			node := int32(len(parent))
+			parent = append(parent, node)
+			for _, id := range g {
+				if f := first[id]; f >= 0 {
+					a, b := find(f), find(node)
+					if a < b {
+						parent[b] = a
+					} else if b < a {
+						parent[a] = b
+					}
+				} else {
+					first[id] = node
+				}
+			}
+		}
 	}
 
 	// Number the components as records reach them: a root key's parent
@@ -258,9 +291,22 @@ type timedID struct {
 const correlateBlock = 1 << 18
 
 // linkBuf holds what one worker decoded of a block of records: pairs of
-// linking keys to union (each record's first key with each other one).
+// linking keys to union (each record's first key with each other one),
+// and the linking keys kept with their record rather than interned (see
+// joinInline), which accumulate over all blocks.
 type linkBuf struct {
 	pairs [][2]int32
+	joins [][]uint64 // hash<<32 | record ID, in chunks: no slack to copy or keep
+}
+
+const joinChunk = 1 << 16
+
+func (b *linkBuf) join(e uint64) {
+	if n := len(b.joins); n == 0 || len(b.joins[n-1]) == joinChunk {
+		b.joins = append(b.joins, make([]uint64, 0, joinChunk))
+	}
+	last := &b.joins[len(b.joins)-1]
+	*last = append(*last, e)
 }
 
 func (b *linkBuf) reset() { b.pairs = b.pairs[:0] }
@@ -270,8 +316,12 @@ func (b *linkBuf) decode(st *record.Store, links []bool, lo, hi int, first []int
 	b.reset()
 	for id := lo; id < hi; id++ {
 		f := int32(-1)
-		st.Keys(record.ID(id), func(typ int, k record.KeyID) {
+		st.EachKey(record.ID(id), func(typ int, k record.KeyID, inline []byte) {
 			if !links[typ] {
+				return
+			}
+			if inline != nil {
+				b.join(uint64(joinHash(typ, inline))<<32 | uint64(id))
 				return
 			}
 			if f < 0 {
@@ -284,15 +334,129 @@ func (b *linkBuf) decode(st *record.Store, links []bool, lo, hi int, first []int
 	}
 }
 
+var joinSeed = maphash.MakeSeed()
+
+// joinHash hashes a key kept with its record, with its type.
+func joinHash(typ int, enc []byte) uint32 {
+	h := maphash.Bytes(joinSeed, enc) ^ uint64(typ)*0x9e3779b97f4a7c15
+	return uint32(h>>32) ^ uint32(h)
+}
+
+// joinInline finds the records that share a value of a linking key type
+// kept with the record instead of interned (the delivery key: event ids,
+// of which nearly every one is seen once, by one record — interning five
+// million of them while reading cost more than finding the few shared
+// ones now). The (hash, record) entries are spread into buckets by hash
+// and each bucket sorted, on every core; records of equal hash are then
+// compared by value. It returns the groups of two or more records with
+// equal values, each as a run of record IDs.
+func joinInline(st *record.Store, parts [][]uint64) [][]record.ID {
+	const bucketBits = 10
+	var count [1<<bucketBits + 1]int
+	for _, p := range parts {
+		for _, e := range p {
+			count[e>>(64-bucketBits)+1]++
+		}
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	next := count
+	sorted := make([]uint64, count[len(count)-1])
+	for i, p := range parts {
+		for _, e := range p {
+			b := e >> (64 - bucketBits)
+			sorted[next[b]] = e
+			next[b]++
+		}
+		parts[i] = nil // the collector may have it back
+	}
+	found := make([][][]record.ID, par.Workers())
+	par.Split(1<<bucketBits, func(w, lo, hi int) {
+		var run []inlineKey
+		for b := lo; b < hi; b++ {
+			es := sorted[count[b]:count[b+1]]
+			slices.Sort(es)
+			for i := 0; i < len(es); {
+				j := i + 1
+				for j < len(es) && es[j]>>32 == es[i]>>32 {
+					j++
+				}
+				if j-i > 1 {
+					run = run[:0]
+					for _, e := range es[i:j] {
+						if k := inlineOf(st, record.ID(uint32(e)), uint32(e>>32)); k.typ >= 0 {
+							run = append(run, k)
+						}
+					}
+					found[w] = appendGroups(found[w], run)
+				}
+				i = j
+			}
+		}
+	})
+	var groups [][]record.ID
+	for _, g := range found {
+		groups = append(groups, g...)
+	}
+	return groups
+}
+
+// inlineKey is a record's linking key kept with it.
+type inlineKey struct {
+	typ int
+	enc []byte
+	id  record.ID
+}
+
+// inlineOf returns the record's inline linking key of the given hash.
+func inlineOf(st *record.Store, id record.ID, h uint32) inlineKey {
+	k := inlineKey{typ: -1, id: id}
+	st.EachKey(id, func(typ int, _ record.KeyID, inline []byte) {
+		if k.typ < 0 && inline != nil && joinHash(typ, inline) == h {
+			k.typ, k.enc = typ, inline
+		}
+	})
+	return k
+}
+
+// appendGroups appends the groups of two or more keys of equal type and
+// value in run (keys of one hash) as record IDs.
+func appendGroups(groups [][]record.ID, run []inlineKey) [][]record.ID {
+	slices.SortFunc(run, func(a, b inlineKey) int {
+		if c := cmp.Compare(a.typ, b.typ); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.enc, b.enc)
+	})
+	for i := 0; i < len(run); {
+		j := i + 1
+		for j < len(run) && run[j].typ == run[i].typ && bytes.Equal(run[j].enc, run[i].enc) {
+			j++
+		}
+		if j-i > 1 {
+			g := make([]record.ID, 0, j-i)
+			for _, k := range run[i:j] {
+				g = append(g, k.id)
+			}
+			groups = append(groups, g)
+		}
+		i = j
+	}
+	return groups
+}
+
 // orphanName names a component with no root key by its records' smallest
 // linking key as type:value, or by provenance when they carry none (then
 // it is one record). A linking key value belongs to one component only; a
 // search key (customer_id) may be on records of many, so it never names one.
-func orphanName(st *record.Store, ms []record.ID) string {
+func orphanName(st *record.Store, links []bool, ms []record.ID) string {
 	best := ""
 	for _, id := range ms {
-		st.Keys(id, func(typ int, k record.KeyID) {
-			_, v := st.Key(k)
+		st.KeyValues(id, func(typ int, v string) {
+			if !links[typ] {
+				return
+			}
 			name := st.KeyTypes()[typ] + ":" + v
 			if best == "" || name < best {
 				best = name

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,7 @@ func Run(ctx context.Context, in *Input, opts Options) (*Result, error) {
 		log = slog.Default()
 	}
 	start := time.Now()
-	store := record.NewStore(in.KeyTypes, in.Links)
+	store := record.NewStore(in.KeyTypes, internedTypes(in))
 	res := &Result{In: in, Store: store, Model: in.Model, opts: opts, Complete: true}
 	sinks := make([]*sink, len(in.Sources))
 	res.Sources = make([]SourceReport, len(in.Sources))
@@ -199,4 +200,16 @@ func heapInUse() string {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return fmt.Sprintf("%dMiB (peak sys %dMiB)", ms.HeapInuse>>20, ms.Sys>>20)
+}
+
+// internedTypes says which key types the store interns: the linking ones,
+// but for the delivery key. Its values (event ids) are nearly all seen
+// once; correlation joins the few shared ones after reading (joinInline),
+// which costs less than interning millions of them while reading.
+func internedTypes(in *Input) []bool {
+	out := slices.Clone(in.Links)
+	if d := in.Model.DeliveryType; d >= 0 && d != in.Model.RootType {
+		out[d] = false
+	}
+	return out
 }

@@ -322,3 +322,53 @@ func TestDuplicateDeliveryInLargeInstance(t *testing.T) {
 		t.Errorf("%d DUPLICATE_DELIVERY findings, want 1", codes)
 	}
 }
+
+// TestDeliveryKeyLinks: the delivery key (event_id) links records like any
+// linking key, though the store keeps its values with the records and
+// correlation joins them after reading: a dead letter that names only the
+// event joins the event's instance; an event and its dead letter that
+// name no order are one orphan group; an event delivered twice stays one
+// instance's, as one delivery.
+func TestDeliveryKeyLinks(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	const created = "evt_f1aac123-1af2-4933-acf5-e74487ff5324" // ORD-2001's OrderCreated
+	dl := func(eventID, typ string, ms int) string {
+		return fmt.Sprintf(`{"topic":"checkout.dlq","partition":0,"offset":%d,"timestamp":%d,"headers":{},"value":{"event_id":%q,"type":%q}}`+"\n",
+			ms%1000, 1795165200000+ms, eventID, typ)
+	}
+	os.WriteFile(filepath.Join(dir, "dead_letters.jsonl"), []byte(
+		dl(created, "Audit", 100)+
+			dl("evt_00000000-0000-4000-8000-000000000001", "Audit", 200)), 0o644)
+	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"event_id":"evt_00000000-0000-4000-8000-000000000001","type":"Audit","occurred_at":"2026-11-20T09:00:00.000Z"}` + "\n")
+	f.WriteString(`{"event_id":"` + created + `","type":"OrderCreated","occurred_at":"2026-11-20T09:00:09.000Z","order_id":"ORD-2001","data":{"amount":9860,"currency":"EUR"}}` + "\n")
+	f.Close()
+
+	res, ins := runDir(t, dir)
+	if len(ins) != 2 {
+		t.Fatalf("%d instances, want ORD-2001 and one orphan group", len(ins))
+	}
+	kinds := func(in *saga.Instance) map[string]int {
+		n := map[string]int{}
+		for _, id := range in.Records {
+			n[res.Store.Kind(id)]++
+		}
+		return n
+	}
+	if in := ins[0]; in.Root != "ORD-2001" || kinds(in)["dead_letter"] != 1 || kinds(in)["event:OrderCreated"] != 2 {
+		t.Errorf("%s holds %v: want its dead letter and both deliveries of OrderCreated", in.Root, kinds(in))
+	}
+	var codes []string
+	for _, f := range ins[0].Findings {
+		codes = append(codes, string(f.Code))
+	}
+	if got := strings.Join(codes, " "); got != "UNRESOLVED_DEAD_LETTER DUPLICATE_DELIVERY" {
+		t.Errorf("ORD-2001 findings %q", got)
+	}
+	if in := ins[1]; !in.Orphan || in.Root != "event_id:evt_00000000-0000-4000-8000-000000000001" || len(in.Records) != 2 {
+		t.Errorf("orphan group %q (orphan %v) holds %d records, want the event and its dead letter", in.Root, in.Orphan, len(in.Records))
+	}
+}
