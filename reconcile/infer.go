@@ -46,6 +46,9 @@ type inferer struct {
 	attempts [][]evid            // one step's evidence by attempt (byAttempt)
 	verdicts []verdict
 	kinds    []record.Sym // of the instance's records, for the judge
+	// arena is what is left of the current instance's evidence
+	// allocation (see instance); the instance owns it, not x.
+	arena []saga.Evidence
 }
 
 // delivery is the records of one delivery key: the first, then the
@@ -124,6 +127,12 @@ func (x *inferer) deliver(dk deliveryKey, id record.ID, small bool) bool {
 	return false
 }
 
+// instanceBlock is an instance with room for its root value: see instance.
+type instanceBlock struct {
+	in   saga.Instance
+	root [1]string
+}
+
 func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	r := x.r
 	c := &r.comps[ci]
@@ -131,14 +140,25 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	m := r.Model
 	ms := r.members[c.off : c.off+c.n]
 	asOf := r.In.AsOf
-	in := &saga.Instance{
+	// The instance and the backing array of its one root value are one
+	// allocation: most instances have a single root. The array lives as
+	// long as the instance does, and Roots, of capacity 1, is never
+	// appended to in place.
+	blk := &instanceBlock{}
+	in := &blk.in
+	*in = saga.Instance{
 		Process: m.Name,
 		Root:    r.name(c),
-		Roots:   r.roots(ci),
 		Start:   st.Time(ms[0]),
 		Last:    st.Time(ms[len(ms)-1]),
 		Records: ms,
 		Orphan:  c.orphan(),
+	}
+	if rs, ok := r.multiRoot[ci]; ok {
+		in.Roots = rs
+	} else if !in.Orphan {
+		blk.root[0] = in.Root
+		in.Roots = blk.root[:]
 	}
 	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
 	in.InGrace = asOf.Sub(in.Start) < r.In.Grace
@@ -183,12 +203,20 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		}
 	}
 
+	// The evidence lists of the steps and of CompEvidence are cut from one
+	// allocation, each capped at its length so that appending to one
+	// never writes into the next. They belong to the instance.
+	total := 0
+	for _, ev := range x.ev {
+		total += len(ev)
+	}
+	x.arena = make([]saga.Evidence, total)
 	for j, c := range m.Comps {
 		if ev := x.ev[len(m.Steps)+j]; len(ev) > 0 {
 			if in.CompEvidence == nil {
 				in.CompEvidence = map[string][]saga.Evidence{}
 			}
-			in.CompEvidence[c.Name] = toEvidence(ev)
+			in.CompEvidence[c.Name] = x.evidence(ev)
 		}
 	}
 	for _, g := range x.groups {
@@ -341,6 +369,16 @@ func outcome(in *saga.Instance, steps []saga.StepResult, aborted bool, grace tim
 	return saga.Stalled, "no step is pending and the last step never succeeded"
 }
 
+// evidence is toEvidence for a non-empty ev, cut from x.arena.
+func (x *inferer) evidence(ev []evid) []saga.Evidence {
+	out := x.arena[:len(ev):len(ev)]
+	x.arena = x.arena[len(ev):]
+	for i, e := range ev {
+		out[i] = saga.Evidence{Record: e.id, Role: e.role}
+	}
+	return out
+}
+
 func toEvidence(ev []evid) []saga.Evidence {
 	out := make([]saga.Evidence, 0, len(ev))
 	for _, e := range ev {
@@ -365,7 +403,7 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 	if len(ev) == 0 {
 		return res
 	}
-	res.Evidence = toEvidence(ev)
+	res.Evidence = x.evidence(ev)
 	for _, e := range ev {
 		// A record's matches for one step are next to each other in ev.
 		if e.dup && (len(res.Duplicates) == 0 || res.Duplicates[len(res.Duplicates)-1] != e.id) {
