@@ -86,6 +86,20 @@ func (r *Result) newInferer() *inferer {
 	return x
 }
 
+// setTimes sets an instance's Start and Last from the unix times of its
+// first and last records, and what follows from Start.
+func (x *inferer) setTimes(in *saga.Instance, first, last int64) {
+	r := x.r
+	in.Start = time.Unix(0, first).UTC()
+	in.Last = time.Unix(0, last).UTC()
+	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
+	in.InGrace = r.In.AsOf.Sub(in.Start) < r.In.Grace
+}
+
+// bstring views b as a string without copying: b is in the store, which
+// outlives the inference.
+func bstring(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func (x *inferer) resetDeliveries(small bool) {
 	x.groups = x.groups[:0]
 	if small {
@@ -139,31 +153,26 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	st := r.Store
 	m := r.Model
 	ms := r.members[c.off : c.off+c.n]
-	asOf := r.In.AsOf
 	// The instance and the backing array of its one root value are one
 	// allocation: most instances have a single root. The array lives as
 	// long as the instance does, and Roots, of capacity 1, is never
-	// appended to in place.
+	// appended to in place. Fields are set one by one: copying a whole
+	// Instance into the heap costs write barriers while the GC runs.
 	blk := &instanceBlock{}
 	in := &blk.in
-	*in = saga.Instance{
-		Process: m.Name,
-		Root:    r.name(c),
-		Start:   st.Time(ms[0]),
-		Last:    st.Time(ms[len(ms)-1]),
-		Records: ms,
-		Orphan:  c.orphan(),
-	}
+	in.Process = m.Name
+	in.Root = r.name(c)
+	in.Records = ms
+	in.Orphan = c.orphan()
 	if rs, ok := r.multiRoot[ci]; ok {
 		in.Roots = rs
 	} else if !in.Orphan {
 		blk.root[0] = in.Root
 		in.Roots = blk.root[:]
 	}
-	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
-	in.InGrace = asOf.Sub(in.Start) < r.In.Grace
 	x.kinds = x.kinds[:0]
 	if in.Orphan {
+		x.setTimes(in, st.UnixNano(ms[0]), st.UnixNano(ms[len(ms)-1]))
 		return in, nil
 	}
 
@@ -172,13 +181,18 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	small := len(ms) <= smallInstance
 	x.resetDeliveries(small)
-	for _, id := range ms {
+	var tFirst, tLast int64 // the times of the first and the last record
+	for j, id := range ms {
 		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
+		if j == 0 {
+			tFirst = h.UnixNano
+		}
+		tLast = h.UnixNano
 		src, kind, status := h.Source, h.Kind, h.Status
 		x.kinds = append(x.kinds, kind)
 		dup := false
 		if m.DeliveryType >= 0 && ok {
-			dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
+			dk := deliveryKey{src: src, kind: kind, id: k, raw: bstring(raw)}
 			dup = x.deliver(dk, id, small)
 		}
 		var err error
@@ -196,12 +210,13 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			if mt.Target < len(m.Steps) {
 				if at := m.Steps[mt.Target].AttemptType; at >= 0 {
 					k, raw, ok := st.KeyIdent(id, at)
-					e.attempt = attemptKey{id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw)), ok: ok}
+					e.attempt = attemptKey{id: k, raw: bstring(raw), ok: ok}
 				}
 			}
 			x.ev[mt.Target] = append(x.ev[mt.Target], e)
 		}
 	}
+	x.setTimes(in, tFirst, tLast)
 
 	// The evidence lists of the steps and of CompEvidence are cut from one
 	// allocation, each capped at its length so that appending to one
@@ -226,7 +241,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	steps := make([]saga.StepResult, len(m.Steps))
 	for i, s := range m.Steps {
-		steps[i] = x.step(s, x.ev[i])
+		x.step(&steps[i], s, x.ev[i])
 	}
 	x.skipped(steps)
 	in.Steps = steps
@@ -398,10 +413,13 @@ type verdict struct {
 	n        int // attempts it stands for
 }
 
-func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
-	res := saga.StepResult{Name: s.Name, State: saga.NotSeen, Effective: saga.NotSeen}
+// step judges a step from its evidence into res, a zero StepResult in the
+// heap: filling it in place spares copying the whole struct (and its write
+// barriers while the GC runs).
+func (x *inferer) step(res *saga.StepResult, s *rules.Step, ev []evid) {
+	res.Name, res.State, res.Effective = s.Name, saga.NotSeen, saga.NotSeen
 	if len(ev) == 0 {
-		return res
+		return
 	}
 	res.Evidence = x.evidence(ev)
 	for _, e := range ev {
@@ -438,7 +456,6 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(x.attemptName(s, v)))
 		}
 	}
-	return res
 }
 
 // attemptName is the value of an attempt's key ("" without one).
