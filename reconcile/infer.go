@@ -428,6 +428,21 @@ func (x *inferer) step(res *saga.StepResult, s *rules.Step, ev []evid) {
 			res.Duplicates = append(res.Duplicates, e.id)
 		}
 	}
+	if !severalAttempts(ev) {
+		// The usual case, one attempt: it decides the step. (An unknown
+		// attempt is listed only beside a decided one, so never here.)
+		v := x.attempt(s, ev)
+		res.State, res.Effective, res.Note = v.state, v.eff, v.note
+		res.At = time.Unix(0, v.at).UTC()
+		if v.deadline != 0 {
+			res.Deadline = time.Unix(0, v.deadline).UTC()
+		}
+		res.Attempts = v.n
+		if v.state == saga.Conflicting {
+			res.Divergent = append(res.Divergent, saga.AttemptName(x.attemptName(s, v)))
+		}
+		return
+	}
 	vs := x.verdicts[:0]
 	for _, g := range x.byAttempt(ev) {
 		vs = append(vs, x.attempt(s, g))
@@ -473,8 +488,7 @@ func (x *inferer) attemptName(s *rules.Step, v verdict) string {
 // links them), so grouping takes one pass, never one per attempt.
 func (x *inferer) byAttempt(ev []evid) [][]evid {
 	x.attempts = x.attempts[:0]
-	key := ev[0].attempt
-	if !slices.ContainsFunc(ev, func(e evid) bool { return e.attempt != key }) {
+	if !severalAttempts(ev) {
 		return append(x.attempts, ev)
 	}
 	group := map[attemptKey]int{}
@@ -502,6 +516,18 @@ func (x *inferer) byAttempt(ev []evid) [][]evid {
 		x.attempts[idx[i]] = append(x.attempts[idx[i]], e)
 	}
 	return x.attempts
+}
+
+// severalAttempts reports whether a step's evidence holds more than one
+// attempt key (byAttempt would make several groups).
+func severalAttempts(ev []evid) bool {
+	key := ev[0].attempt
+	for i := 1; i < len(ev); i++ {
+		if ev[i].attempt != key {
+			return true
+		}
+	}
+	return false
 }
 
 // stateRank orders attempt states: the step takes the state of its
