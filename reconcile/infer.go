@@ -46,6 +46,11 @@ type inferer struct {
 	attempts [][]evid            // one step's evidence by attempt (byAttempt)
 	verdicts []verdict
 	kinds    []record.Sym // of the instance's records, for the judge
+	// keyTypes has the bits of the delivery key's type and of the steps'
+	// attempt key types: the keys inference reads of every record (into
+	// keys, by HeadKeys).
+	keyTypes uint64
+	keys     []record.KeyRef
 	// arena is what is left of the current instance's evidence
 	// allocation (see instance); the instance owns it, not x.
 	arena []saga.Evidence
@@ -73,6 +78,14 @@ func (r *Result) newInferer() *inferer {
 	m := r.Model
 	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
+	if m.DeliveryType >= 0 {
+		x.keyTypes |= 1 << m.DeliveryType
+	}
+	for _, s := range m.Steps {
+		if s.AttemptType >= 0 {
+			x.keyTypes |= 1 << s.AttemptType
+		}
+	}
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
 	}
@@ -94,6 +107,17 @@ func (x *inferer) setTimes(in *saga.Instance, first, last int64) {
 	in.Last = time.Unix(0, last).UTC()
 	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
 	in.InGrace = r.In.AsOf.Sub(in.Start) < r.In.Grace
+}
+
+// findKey returns the key of type typ among a record's keys as HeadKeys
+// read them; false when it has none (or typ < 0).
+func findKey(keys []record.KeyRef, typ int) (record.KeyRef, bool) {
+	for _, k := range keys {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return record.KeyRef{}, false
 }
 
 // bstring views b as a string without copying: b is in the store, which
@@ -183,7 +207,10 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	x.resetDeliveries(small)
 	var tFirst, tLast int64 // the times of the first and the last record
 	for j, id := range ms {
-		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
+		// One pass over the record reads its head, its delivery key and
+		// its attempt key (x.keyTypes).
+		h, keys := st.HeadKeys(id, x.keyTypes, x.keys[:0])
+		x.keys = keys
 		if j == 0 {
 			tFirst = h.UnixNano
 		}
@@ -191,8 +218,8 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 		src, kind, status := h.Source, h.Kind, h.Status
 		x.kinds = append(x.kinds, kind)
 		dup := false
-		if m.DeliveryType >= 0 && ok {
-			dk := deliveryKey{src: src, kind: kind, id: k, raw: bstring(raw)}
+		if kr, ok := findKey(keys, m.DeliveryType); ok {
+			dk := deliveryKey{src: src, kind: kind, id: kr.ID, raw: bstring(kr.Raw)}
 			dup = x.deliver(dk, id, small)
 		}
 		var err error
@@ -209,8 +236,8 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			e.attempt = attemptKey{}
 			if mt.Target < len(m.Steps) {
 				if at := m.Steps[mt.Target].AttemptType; at >= 0 {
-					k, raw, ok := st.KeyIdent(id, at)
-					e.attempt = attemptKey{id: k, raw: bstring(raw), ok: ok}
+					kr, ok := findKey(keys, at)
+					e.attempt = attemptKey{id: kr.ID, raw: bstring(kr.Raw), ok: ok}
 				}
 			}
 			x.ev[mt.Target] = append(x.ev[mt.Target], e)
