@@ -1,7 +1,5 @@
 package record
 
-import "encoding/binary"
-
 // Read-side accessors for inference's hot loop (reconcile.inferer), which
 // reads every record of every instance once.
 
@@ -65,20 +63,27 @@ func (s *Store) HeadKeys(id ID, want uint64, out []KeyRef) (Head, []KeyRef) {
 			p += l
 			continue
 		}
-		v, p = uv(b, p)
-		if want&bit != 0 {
-			want &^= bit
-			out = append(out, KeyRef{Type: t, ID: s.keyBase[t][v&(keyShards-1)] + KeyID(v>>4)})
+		if want&bit == 0 {
+			p = skipVarints(b, p, 1) // a KeyID of several bytes, mostly: skip it undecoded
+			continue
 		}
+		v, p = uv(b, p)
+		want &^= bit
+		out = append(out, KeyRef{Type: t, ID: s.keyBase[t][v&(keyShards-1)] + KeyID(v>>4)})
 	}
 	return h, out
 }
 
-// uv decodes the uvarint at b[p:] and returns it and the position after it.
-func uv(b []byte, p int) (uint64, int) {
-	if c := b[p]; c < 0x80 {
-		return uint64(c), p + 1
+// uv decodes the uvarint at b[p:] and returns it and the position after
+// it. It is small enough to be inlined, unlike binary.Uvarint; the store
+// wrote the bytes, so it need not check for overlong encodings.
+func uv(b []byte, p int) (v uint64, next int) {
+	for s := uint(0); ; s += 7 {
+		c := b[p]
+		p++
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			return v, p
+		}
 	}
-	v, n := binary.Uvarint(b[p:])
-	return v, p + n
 }
