@@ -415,8 +415,8 @@ func outcome(in *saga.Instance, steps []saga.StepResult, aborted bool, grace tim
 func (x *inferer) evidence(ev []evid) []saga.Evidence {
 	out := x.arena[:len(ev):len(ev)]
 	x.arena = x.arena[len(ev):]
-	for i, e := range ev {
-		out[i] = saga.Evidence{Record: e.id, Role: e.role}
+	for i := range ev {
+		out[i] = saga.Evidence{Record: ev[i].id, Role: ev[i].role}
 	}
 	return out
 }
@@ -449,8 +449,10 @@ func (x *inferer) step(res *saga.StepResult, s *rules.Step, ev []evid) {
 		return
 	}
 	res.Evidence = x.evidence(ev)
-	for _, e := range ev {
+	for i := range ev {
 		// A record's matches for one step are next to each other in ev.
+		// (Loops over evidence take pointers: an evid is 56 bytes to copy.)
+		e := &ev[i]
 		if e.dup && (len(res.Duplicates) == 0 || res.Duplicates[len(res.Duplicates)-1] != e.id) {
 			res.Duplicates = append(res.Duplicates, e.id)
 		}
@@ -601,7 +603,8 @@ func (x *inferer) attempt(s *rules.Step, ev []evid) verdict {
 		}
 		outcomes[len(outcomes)-1].n++
 	}
-	for _, e := range ev {
+	for i := range ev {
+		e := &ev[i]
 		if e.dup {
 			continue
 		}
