@@ -31,17 +31,6 @@ func (r *Result) name(c *comp) string {
 	return orphanName(r.Store, r.In.Links, r.members[c.off:c.off+c.n])
 }
 
-// roots returns the distinct root values of a component, sorted.
-func (r *Result) roots(i int) []string {
-	if rs, ok := r.multiRoot[i]; ok {
-		return rs
-	}
-	if c := &r.comps[i]; c.root >= 0 {
-		return []string{r.name(c)}
-	}
-	return nil
-}
-
 // correlate links records that share a value of a linking key type and
 // groups them into components ordered by name. The union-find runs over
 // key values, not records: records are linked through the keys they carry,

@@ -46,6 +46,15 @@ type inferer struct {
 	attempts [][]evid            // one step's evidence by attempt (byAttempt)
 	verdicts []verdict
 	kinds    []record.Sym // of the instance's records, for the judge
+	// keyTypes has the bits of the delivery key's type and of the steps'
+	// attempt key types: the keys inference reads of every record (into
+	// keys, by HeadKeys).
+	keyTypes uint64
+	keys     []record.KeyRef
+	win      nanoWindow
+	// arena is what is left of the current instance's evidence
+	// allocation (see instance); the instance owns it, not x.
+	arena []saga.Evidence
 }
 
 // delivery is the records of one delivery key: the first, then the
@@ -70,6 +79,15 @@ func (r *Result) newInferer() *inferer {
 	m := r.Model
 	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
+	x.win = newNanoWindow(r.In)
+	if m.DeliveryType >= 0 {
+		x.keyTypes |= 1 << m.DeliveryType
+	}
+	for _, s := range m.Steps {
+		if s.AttemptType >= 0 {
+			x.keyTypes |= 1 << s.AttemptType
+		}
+	}
 	if r.cov == nil {
 		r.cov = newCoverage(r.Sources)
 	}
@@ -82,6 +100,64 @@ func (r *Result) newInferer() *inferer {
 	x.judge.Partial = func(i int, start time.Time) string { return parts[i].at(start) }
 	return x
 }
+
+// setTimes sets an instance's Start and Last from the unix times of its
+// first and last records, and what follows from Start.
+func (x *inferer) setTimes(in *saga.Instance, first, last int64) {
+	r := x.r
+	in.Start = time.Unix(0, first).UTC()
+	in.Last = time.Unix(0, last).UTC()
+	if x.win.ok && inNanoRange(first) {
+		// As below, in unix nanoseconds: no difference can overflow.
+		in.InWindow = (x.win.noSince || first >= x.win.since) && first < x.win.until
+		in.InGrace = time.Duration(x.win.asOf-first) < r.In.Grace
+		return
+	}
+	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
+	in.InGrace = r.In.AsOf.Sub(in.Start) < r.In.Grace
+}
+
+// nanoWindow is the run's window and as-of time in unix nanoseconds, for
+// setTimes; ok when all are within nanoRange of 1970.
+type nanoWindow struct {
+	since, until, asOf int64
+	noSince, ok        bool
+}
+
+// nanoRange bounds the unix nanosecond times setTimes compares as
+// integers (about 1824 to 2116): the difference of two never overflows.
+const nanoRange = 1 << 62
+
+func inNanoRange(ns int64) bool { return ns > -nanoRange && ns < nanoRange }
+
+func newNanoWindow(in *Input) nanoWindow {
+	lo, hi := time.Unix(0, -nanoRange+1), time.Unix(0, nanoRange-1)
+	within := func(t time.Time) bool { return !t.Before(lo) && !t.After(hi) }
+	w := nanoWindow{noSince: in.Since.IsZero()}
+	w.ok = (w.noSince || within(in.Since)) && within(in.Until) && within(in.AsOf)
+	if w.ok {
+		if !w.noSince {
+			w.since = in.Since.UnixNano()
+		}
+		w.until, w.asOf = in.Until.UnixNano(), in.AsOf.UnixNano()
+	}
+	return w
+}
+
+// findKey returns the key of type typ among a record's keys as HeadKeys
+// read them; false when it has none (or typ < 0).
+func findKey(keys []record.KeyRef, typ int) (record.KeyRef, bool) {
+	for _, k := range keys {
+		if k.Type == typ {
+			return k, true
+		}
+	}
+	return record.KeyRef{}, false
+}
+
+// bstring views b as a string without copying: b is in the store, which
+// outlives the inference.
+func bstring(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 func (x *inferer) resetDeliveries(small bool) {
 	x.groups = x.groups[:0]
@@ -124,26 +200,38 @@ func (x *inferer) deliver(dk deliveryKey, id record.ID, small bool) bool {
 	return false
 }
 
+// instanceBlock is an instance with room for its root value: see instance.
+type instanceBlock struct {
+	in   saga.Instance
+	root [1]string
+}
+
 func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	r := x.r
 	c := &r.comps[ci]
 	st := r.Store
 	m := r.Model
 	ms := r.members[c.off : c.off+c.n]
-	asOf := r.In.AsOf
-	in := &saga.Instance{
-		Process: m.Name,
-		Root:    r.name(c),
-		Roots:   r.roots(ci),
-		Start:   st.Time(ms[0]),
-		Last:    st.Time(ms[len(ms)-1]),
-		Records: ms,
-		Orphan:  c.orphan(),
+	// The instance and the backing array of its one root value are one
+	// allocation: most instances have a single root. The array lives as
+	// long as the instance does, and Roots, of capacity 1, is never
+	// appended to in place. Fields are set one by one: copying a whole
+	// Instance into the heap costs write barriers while the GC runs.
+	blk := &instanceBlock{}
+	in := &blk.in
+	in.Process = m.Name
+	in.Root = r.name(c)
+	in.Records = ms
+	in.Orphan = c.orphan()
+	if rs, ok := r.multiRoot[ci]; ok {
+		in.Roots = rs
+	} else if !in.Orphan {
+		blk.root[0] = in.Root
+		in.Roots = blk.root[:]
 	}
-	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
-	in.InGrace = asOf.Sub(in.Start) < r.In.Grace
 	x.kinds = x.kinds[:0]
 	if in.Orphan {
+		x.setTimes(in, st.UnixNano(ms[0]), st.UnixNano(ms[len(ms)-1]))
 		return in, nil
 	}
 
@@ -152,13 +240,21 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	small := len(ms) <= smallInstance
 	x.resetDeliveries(small)
-	for _, id := range ms {
-		h, k, raw, ok := st.HeadKey(id, m.DeliveryType)
+	var tFirst, tLast int64 // the times of the first and the last record
+	for j, id := range ms {
+		// One pass over the record reads its head, its delivery key and
+		// its attempt key (x.keyTypes).
+		h, keys := st.HeadKeys(id, x.keyTypes, x.keys[:0])
+		x.keys = keys
+		if j == 0 {
+			tFirst = h.UnixNano
+		}
+		tLast = h.UnixNano
 		src, kind, status := h.Source, h.Kind, h.Status
 		x.kinds = append(x.kinds, kind)
 		dup := false
-		if m.DeliveryType >= 0 && ok {
-			dk := deliveryKey{src: src, kind: kind, id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw))}
+		if kr, ok := findKey(keys, m.DeliveryType); ok {
+			dk := deliveryKey{src: src, kind: kind, id: kr.ID, raw: bstring(kr.Raw)}
 			dup = x.deliver(dk, id, small)
 		}
 		var err error
@@ -175,20 +271,29 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			e.attempt = attemptKey{}
 			if mt.Target < len(m.Steps) {
 				if at := m.Steps[mt.Target].AttemptType; at >= 0 {
-					k, raw, ok := st.KeyIdent(id, at)
-					e.attempt = attemptKey{id: k, raw: unsafe.String(unsafe.SliceData(raw), len(raw)), ok: ok}
+					kr, ok := findKey(keys, at)
+					e.attempt = attemptKey{id: kr.ID, raw: bstring(kr.Raw), ok: ok}
 				}
 			}
 			x.ev[mt.Target] = append(x.ev[mt.Target], e)
 		}
 	}
+	x.setTimes(in, tFirst, tLast)
 
+	// The evidence lists of the steps and of CompEvidence are cut from one
+	// allocation, each capped at its length so that appending to one
+	// never writes into the next. They belong to the instance.
+	total := 0
+	for _, ev := range x.ev {
+		total += len(ev)
+	}
+	x.arena = make([]saga.Evidence, total)
 	for j, c := range m.Comps {
 		if ev := x.ev[len(m.Steps)+j]; len(ev) > 0 {
 			if in.CompEvidence == nil {
 				in.CompEvidence = map[string][]saga.Evidence{}
 			}
-			in.CompEvidence[c.Name] = toEvidence(ev)
+			in.CompEvidence[c.Name] = x.evidence(ev)
 		}
 	}
 	for _, g := range x.groups {
@@ -198,7 +303,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	}
 	steps := make([]saga.StepResult, len(m.Steps))
 	for i, s := range m.Steps {
-		steps[i] = x.step(s, x.ev[i])
+		x.step(&steps[i], s, x.ev[i])
 	}
 	x.skipped(steps)
 	in.Steps = steps
@@ -341,6 +446,16 @@ func outcome(in *saga.Instance, steps []saga.StepResult, aborted bool, grace tim
 	return saga.Stalled, "no step is pending and the last step never succeeded"
 }
 
+// evidence is toEvidence for a non-empty ev, cut from x.arena.
+func (x *inferer) evidence(ev []evid) []saga.Evidence {
+	out := x.arena[:len(ev):len(ev)]
+	x.arena = x.arena[len(ev):]
+	for i := range ev {
+		out[i] = saga.Evidence{Record: ev[i].id, Role: ev[i].role}
+	}
+	return out
+}
+
 func toEvidence(ev []evid) []saga.Evidence {
 	out := make([]saga.Evidence, 0, len(ev))
 	for _, e := range ev {
@@ -360,17 +475,37 @@ type verdict struct {
 	n        int // attempts it stands for
 }
 
-func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
-	res := saga.StepResult{Name: s.Name, State: saga.NotSeen, Effective: saga.NotSeen}
+// step judges a step from its evidence into res, a zero StepResult in the
+// heap: filling it in place spares copying the whole struct (and its write
+// barriers while the GC runs).
+func (x *inferer) step(res *saga.StepResult, s *rules.Step, ev []evid) {
+	res.Name, res.State, res.Effective = s.Name, saga.NotSeen, saga.NotSeen
 	if len(ev) == 0 {
-		return res
+		return
 	}
-	res.Evidence = toEvidence(ev)
-	for _, e := range ev {
+	res.Evidence = x.evidence(ev)
+	for i := range ev {
 		// A record's matches for one step are next to each other in ev.
+		// (Loops over evidence take pointers: an evid is 56 bytes to copy.)
+		e := &ev[i]
 		if e.dup && (len(res.Duplicates) == 0 || res.Duplicates[len(res.Duplicates)-1] != e.id) {
 			res.Duplicates = append(res.Duplicates, e.id)
 		}
+	}
+	if !severalAttempts(ev) {
+		// The usual case, one attempt: it decides the step. (An unknown
+		// attempt is listed only beside a decided one, so never here.)
+		v := x.attempt(s, ev)
+		res.State, res.Effective, res.Note = v.state, v.eff, v.note
+		res.At = time.Unix(0, v.at).UTC()
+		if v.deadline != 0 {
+			res.Deadline = time.Unix(0, v.deadline).UTC()
+		}
+		res.Attempts = v.n
+		if v.state == saga.Conflicting {
+			res.Divergent = append(res.Divergent, saga.AttemptName(x.attemptName(s, v)))
+		}
+		return
 	}
 	vs := x.verdicts[:0]
 	for _, g := range x.byAttempt(ev) {
@@ -400,7 +535,6 @@ func (x *inferer) step(s *rules.Step, ev []evid) saga.StepResult {
 			res.UnknownAttempts = append(res.UnknownAttempts, saga.AttemptName(x.attemptName(s, v)))
 		}
 	}
-	return res
 }
 
 // attemptName is the value of an attempt's key ("" without one).
@@ -418,8 +552,7 @@ func (x *inferer) attemptName(s *rules.Step, v verdict) string {
 // links them), so grouping takes one pass, never one per attempt.
 func (x *inferer) byAttempt(ev []evid) [][]evid {
 	x.attempts = x.attempts[:0]
-	key := ev[0].attempt
-	if !slices.ContainsFunc(ev, func(e evid) bool { return e.attempt != key }) {
+	if !severalAttempts(ev) {
 		return append(x.attempts, ev)
 	}
 	group := map[attemptKey]int{}
@@ -447,6 +580,18 @@ func (x *inferer) byAttempt(ev []evid) [][]evid {
 		x.attempts[idx[i]] = append(x.attempts[idx[i]], e)
 	}
 	return x.attempts
+}
+
+// severalAttempts reports whether a step's evidence holds more than one
+// attempt key (byAttempt would make several groups).
+func severalAttempts(ev []evid) bool {
+	key := ev[0].attempt
+	for i := 1; i < len(ev); i++ {
+		if ev[i].attempt != key {
+			return true
+		}
+	}
+	return false
 }
 
 // stateRank orders attempt states: the step takes the state of its
@@ -493,7 +638,8 @@ func (x *inferer) attempt(s *rules.Step, ev []evid) verdict {
 		}
 		outcomes[len(outcomes)-1].n++
 	}
-	for _, e := range ev {
+	for i := range ev {
+		e := &ev[i]
 		if e.dup {
 			continue
 		}

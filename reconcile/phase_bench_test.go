@@ -56,3 +56,24 @@ func BenchmarkCorrelate(b *testing.B) {
 	}
 	b.ReportMetric(float64(cpuNow()-cpu0)/float64(res.Store.Len()*b.N), "cpu-ns/record")
 }
+
+// BenchmarkInfer infers the steps of every component of a read workload
+// on one goroutine, without judging: the inference alone.
+func BenchmarkInfer(b *testing.B) {
+	res, err := Run(context.Background(), phaseInput(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	res.cov = newCoverage(res.Sources)
+	x := res.newInferer()
+	b.ResetTimer()
+	cpu0 := cpuNow()
+	for b.Loop() {
+		for i := range res.comps {
+			if _, err := x.instance(i); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(cpuNow()-cpu0)/float64(len(res.comps)*b.N), "cpu-ns/instance")
+}
