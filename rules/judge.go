@@ -31,9 +31,11 @@ type Judger struct {
 	// keyMask: the key types invariants read (a bit per store key type)
 	keyMask uint64
 	// needKind: the kinds invariants read from by_kind, as symbols;
-	// needStep: per step, then per compensation, whether they read it.
-	needKind map[record.Sym]bool
-	needStep []bool
+	// needStep: per step, then per compensation, whether they read it;
+	// needRoles: which of its lists (envNeeds.stepFields).
+	needKind  map[record.Sym]bool
+	needStep  []bool
+	needRoles []uint8
 	// Partial, when set, names a source producing records of the kinds
 	// invariant i reads (Invariant.ReadsKinds) that read an instance
 	// starting at start only in part — it failed, or covers only from after
@@ -76,9 +78,11 @@ func (m *Model) Judger(st *record.Store) *Judger {
 		}
 		for _, s := range m.Steps {
 			jr.needStep = append(jr.needStep, n.allSteps || n.steps[s.Name])
+			jr.needRoles = append(jr.needRoles, n.roles(s.Name))
 		}
 		for _, c := range m.Comps {
 			jr.needStep = append(jr.needStep, n.allSteps || n.steps[c.Name])
+			jr.needRoles = append(jr.needRoles, n.roles(c.Name))
 		}
 	}
 	return jr
@@ -368,7 +372,7 @@ func (j *judge) invariants() {
 		return
 	}
 	jr, needs := j.jr, j.m.needs
-	env := j.env(&jr.pool, jr.keyMask, needs.attrs)
+	env := j.env(&jr.pool, jr.keyMask, needs.attrs, jr.needRoles)
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
@@ -380,7 +384,7 @@ func (j *judge) invariants() {
 		var ev []record.ID
 		if err == nil && bad {
 			if full == nil {
-				full = j.env(&jr.full, record.AllKeys, true)
+				full = j.env(&jr.full, record.AllKeys, true, nil)
 				jr.full.vars.reset(len(j.m.vars))
 			}
 			msg, ev, err = inv.explain(j.m, full, &jr.full.vars, &jr.vm)
@@ -397,8 +401,11 @@ func (j *judge) invariants() {
 
 // env builds what invariants see of the instance in pool p: only the
 // records and steps they read, with the keys in keyMask and the
-// attributes if attrs.
-func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
+// attributes if attrs. roles, when set, holds per step (then per
+// compensation) the lists of records to fill (envNeeds.stepFields): a
+// record in none of them is not read, and so not decoded. nil fills all,
+// for the messages and evidence of a violated invariant.
+func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *InstanceEnv {
 	jr, needs := j.jr, j.m.needs
 	env := &p.env
 	env.Root, env.Outcome, env.Records = j.in.Root, string(j.in.Outcome), env.Records[:0]
@@ -471,6 +478,10 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 		ns++
 		*sv = StepView{State: state, Attempts: attempts,
 			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}
+		want := uint8(allFields)
+		if roles != nil {
+			want = roles[i]
+		}
 		var dup map[record.ID]bool // repeated deliveries are left out
 		for _, id := range dups {
 			if dup == nil {
@@ -479,11 +490,13 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 			dup[id] = true
 		}
 		for _, e := range ev {
-			if dup[e.Record] {
+			if want&(fieldEvidence|1<<e.Role) == 0 || dup[e.Record] {
 				continue
 			}
 			v := get(e.Record)
-			sv.Evidence = append(sv.Evidence, v)
+			if want&fieldEvidence != 0 {
+				sv.Evidence = append(sv.Evidence, v)
+			}
 			switch e.Role {
 			case saga.RoleRequested:
 				sv.Requested = append(sv.Requested, v)
