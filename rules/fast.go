@@ -46,6 +46,33 @@ type fastCtx struct {
 	scratch []*RecordView
 	// mem counts the array elements built, against the VM's budget.
 	mem int
+	// vars are the variables of the invariant being evaluated, which
+	// vars.name reads (Invariant.setVars); mapped is true when env.Vars
+	// holds them too.
+	vars   []boundVar
+	mapped bool
+}
+
+// varMap returns env.Vars holding the variables bound in c, filling it
+// if it does not yet.
+func (c *fastCtx) varMap(env *InstanceEnv) map[string]any {
+	if !c.mapped {
+		setVarMap(env, c.vars)
+		c.mapped = true
+	}
+	return env.Vars
+}
+
+// lookupVar is vars.name: the variable's value, nil when the invariant
+// has none of that name (a missing key of env.Vars). An invariant has a
+// few variables: a list searched beats a map.
+func (c *fastCtx) lookupVar(name string) any {
+	for i := range c.vars {
+		if c.vars[i].name == name {
+			return c.vars[i].val
+		}
+	}
+	return nil
 }
 
 // bailout is the panic value that abandons a fast evaluation.
@@ -212,7 +239,7 @@ func fastIdent(name string) (fastFn, bool) {
 	case "steps":
 		return func(c *fastCtx) any { return c.env.Steps }, true
 	case "vars":
-		return func(c *fastCtx) any { return c.env.Vars }, true
+		return func(c *fastCtx) any { return c.varMap(c.env) }, true
 	}
 	return nil, false
 }
@@ -314,7 +341,7 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 		case "steps":
 			return func(c *fastCtx) any { return c.env.Steps[name] }
 		case "vars":
-			return func(c *fastCtx) any { return c.env.Vars[name] }
+			return func(c *fastCtx) any { return c.lookupVar(name) }
 		case "by_kind":
 			return func(c *fastCtx) any { return c.env.ByKind[name] }
 		}

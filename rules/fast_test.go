@@ -157,6 +157,7 @@ func TestFastMatchesVM(t *testing.T) {
 			if werr == nil {
 				vmOK++
 			}
+			bindVars(ctx, env)
 			got, ok := f.run(ctx, env)
 			if !ok {
 				bailed++
@@ -175,6 +176,15 @@ func TestFastMatchesVM(t *testing.T) {
 			t.Errorf("%s: the fast path gave up on all %d instances", src, bailed)
 		}
 	}
+}
+
+// bindVars binds env.Vars in ctx, as Invariant.setVars does.
+func bindVars(ctx *fastCtx, env *InstanceEnv) {
+	ctx.vars = ctx.vars[:0]
+	for name, v := range env.Vars {
+		ctx.vars = append(ctx.vars, boundVar{name, v})
+	}
+	ctx.mapped = true
 }
 
 // TestFastMemoryBudget: the VM refuses to build more than its memory
@@ -358,4 +368,56 @@ func randomEnv(rng *rand.Rand, n int) *InstanceEnv {
 		}
 	}
 	return env
+}
+
+// TestInvariantsFastMatchVM evaluates whole invariants — shared
+// variables, when and expr — as the judge does (variables bound for the
+// fast path, env.Vars filled only for the VM or a program reading vars
+// whole) and on the VM alone, with env.Vars set as it always was: the
+// outcomes and errors must be the same.
+func TestInvariantsFastMatchVM(t *testing.T) {
+	m := &Model{}
+	for i, c := range []InvariantConfig{
+		{Vars: map[string]string{
+			"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+			"refunds": `distinct(filter(steps.refund_payment.succeeded, .kind == "refund"), "refund_id")`,
+		}, When: `len(vars.charges) > 1`, Expr: `len(uncovered(vars.charges, vars.refunds, "charge_id")) <= 1`},
+		{Vars: map[string]string{
+			"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+			"order":   `first(by_kind.order ?? [])`,
+		}, When: `len(vars.charges) == 1 && vars.order != nil && vars.order.has_amount && vars.charges[0].has_amount`,
+			Expr: `vars.charges[0].amount == vars.order.amount && vars.charges[0].currency == vars.order.currency`},
+		// vars read whole, by a computed name, or not defined
+		{Vars: map[string]string{"a": `len(records)`, "b": `root`}, Expr: `len(vars) == 2 && vars[vars.b] == nil && vars.c == nil`},
+		{Vars: map[string]string{"refunds": `distinct(steps.refund_payment.succeeded, "refund_id")`}, When: `"refunds" in vars`, Expr: `len(vars.refunds) < 2`},
+		// a variable and a condition the fast path does not take, and
+		// ones that fail on some instances
+		{Vars: map[string]string{"up": `upper(root)`, "first": `records[0].kind`}, Expr: `vars.up startsWith "O" || vars.first != "x"`},
+		{Vars: map[string]string{"env": `$env.root`}, When: `vars.env != ""`, Expr: `vars.missing == nil && records[1].amount >= 0`},
+		{Vars: map[string]string{"n": `len(records)`}, Expr: `vars.n`},
+	} {
+		c.Code = "AMOUNT_MISMATCH"
+		inv, err := compileInvariant(c, m)
+		if err != nil {
+			t.Fatalf("invariant %d: %v", i, err)
+		}
+		m.Invariants = append(m.Invariants, inv)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var machine vm.VM
+	ctx := &fastCtx{}
+	var fastCache, vmCache varCache
+	for n := range 400 {
+		env := randomEnv(rng, n)
+		env.Vars = nil
+		fastCache.reset(len(m.vars))
+		vmCache.reset(len(m.vars))
+		for i, inv := range m.Invariants {
+			got, gerr := inv.violated(m, env, &fastCache, &machine, ctx)
+			want, werr := inv.violated(m, env, &vmCache, &machine, nil)
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("instance %d, invariant %d: fast path %v (%v), VM %v (%v)", n, i, got, gerr, want, werr)
+			}
+		}
+	}
 }

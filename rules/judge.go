@@ -409,7 +409,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 	jr, needs := j.jr, j.m.needs
 	env := &p.env
 	env.Root, env.Outcome, env.Records = j.in.Root, string(j.in.Outcome), env.Records[:0]
-	clear(env.Vars) // kept: a new map per instance cost more than the rest of setVars
+	// env.Vars is set before anything reads it (Invariant.setVars).
 	clear(env.ByKind)
 	clear(env.Steps)
 	nv := 0
