@@ -30,12 +30,18 @@ type Judger struct {
 	rec        record.Record
 	// keyMask: the key types invariants read (a bit per store key type)
 	keyMask uint64
-	// needKind: the kinds invariants read from by_kind, as symbols;
+	// needKind: the kinds invariants read from by_kind, indexed by
+	// symbol (a slice: it is looked up for every record);
 	// needStep: per step, then per compensation, whether they read it;
 	// needRoles: which of its lists (envNeeds.stepFields).
-	needKind  map[record.Sym]bool
+	needKind  []bool
 	needStep  []bool
 	needRoles []uint8
+	// dead is the symbol of the dead letter kind once the store has it:
+	// an interned symbol never changes, and looking it up for every
+	// instance took a read lock shared by all the judging goroutines.
+	dead    record.Sym
+	hasDead bool
 	// Partial, when set, names a source producing records of the kinds
 	// invariant i reads (Invariant.ReadsKinds) that read an instance
 	// starting at start only in part — it failed, or covers only from after
@@ -70,9 +76,11 @@ func (m *Model) Judger(st *record.Store) *Judger {
 	}
 	if n := m.needs; n != nil {
 		jr.keyMask = n.keyTypes(st.KeyTypes())
-		jr.needKind = map[record.Sym]bool{}
 		for k := range n.kinds {
 			if sym, ok := st.Sym(k); ok {
+				if int(sym) >= len(jr.needKind) {
+					jr.needKind = append(jr.needKind, make([]bool, int(sym)+1-len(jr.needKind))...)
+				}
 				jr.needKind[sym] = true
 			}
 		}
@@ -259,10 +267,13 @@ func (j *judge) amountOf(r *saga.StepResult) string {
 
 // deadLetters flags dead letters whose step never succeeded.
 func (j *judge) deadLetters() {
-	dead, ok := j.st.Sym(record.KindDeadLetter)
-	if !ok {
-		return
+	jr := j.jr
+	if !jr.hasDead {
+		if jr.dead, jr.hasDead = j.st.Sym(record.KindDeadLetter); !jr.hasDead {
+			return
+		}
 	}
+	dead := jr.dead
 	// The first step each dead letter is evidence of (-1: none), found in
 	// one pass over the steps' evidence.
 	var stepOf map[record.ID]int
@@ -460,7 +471,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 		}
 	} else if len(needs.kinds) > 0 {
 		for i, id := range j.in.Records {
-			if jr.needKind[j.kind(i)] {
+			if k := j.kind(i); int(k) < len(jr.needKind) && jr.needKind[k] {
 				v := get(id)
 				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 			}
