@@ -42,8 +42,10 @@ type fastCtx struct {
 	env *InstanceEnv
 	// ptr holds the current element of each enclosing predicate.
 	ptr []any
-	// scratch holds a helper's argument converted to records.
+	// scratch holds a helper's argument converted to records; bufs are
+	// buffers of records free for takeBuf.
 	scratch []*RecordView
+	bufs    [][]*RecordView
 	// mem counts the array elements built, against the VM's budget.
 	mem int
 	// vars are the variables of the invariant being evaluated, which
@@ -396,6 +398,65 @@ func stepGetter(name string) func(*StepView) any {
 	return nil
 }
 
+// stepListGetter returns the accessor of a step's list of records, or nil.
+func stepListGetter(name string) func(*StepView) []*RecordView {
+	switch name {
+	case "requested":
+		return func(s *StepView) []*RecordView { return s.Requested }
+	case "succeeded":
+		return func(s *StepView) []*RecordView { return s.Succeeded }
+	case "failed":
+		return func(s *StepView) []*RecordView { return s.Failed }
+	case "unknown":
+		return func(s *StepView) []*RecordView { return s.Unknown }
+	case "evidence":
+		return func(s *StepView) []*RecordView { return s.Evidence }
+	}
+	return nil
+}
+
+// fastRecordList compiles a node that is one of the env's own lists of
+// records — steps.capture_payment.succeeded, by_kind.order — to a
+// function that returns it as it is: the builtins and helpers that go
+// over a list take it so, where the value fastCompile returns would be
+// boxed in an interface, which allocates. The same values, the same
+// bailouts as fastNamed's. Nil for any other node.
+func fastRecordList(n ast.Node) func(*fastCtx) []*RecordView {
+	m, ok := n.(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return nil
+	}
+	name, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	if id, ok := m.Node.(*ast.IdentifierNode); ok && id.Value == "by_kind" {
+		kind := name.Value
+		return func(c *fastCtx) []*RecordView { return c.env.ByKind[kind] }
+	}
+	inner, ok := m.Node.(*ast.MemberNode)
+	if !ok || inner.Optional || inner.Method {
+		return nil
+	}
+	id, ok := inner.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "steps" {
+		return nil
+	}
+	step, ok := inner.Property.(*ast.StringNode)
+	get := stepListGetter(name.Value)
+	if !ok || get == nil {
+		return nil
+	}
+	stepName := step.Value
+	return func(c *fastCtx) []*RecordView {
+		sv := c.env.Steps[stepName]
+		if sv == nil {
+			bail()
+		}
+		return get(sv)
+	}
+}
+
 // recordGetter returns the accessor of a record's field, or nil.
 func recordGetter(name string) func(*RecordView) any {
 	if str := recordStrGetter(name); str != nil {
@@ -622,6 +683,24 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		if a.Type().Kind() == reflect.Ptr || a.Type().Kind() == reflect.Interface {
 			arg = func(c *fastCtx) any { return derefValue(args[0](c)) }
 		}
+		if recs := fastRecordList(a); recs != nil {
+			switch n.Name {
+			case "len":
+				return func(c *fastCtx) any { return len(recs(c)) }, true
+			case "first", "last":
+				first := n.Name == "first"
+				return func(c *fastCtx) any {
+					l := recs(c)
+					switch {
+					case len(l) == 0:
+						return nil
+					case first:
+						return l[0]
+					}
+					return l[len(l)-1]
+				}, true
+			}
+		}
 		switch n.Name {
 		case "len":
 			return func(c *fastCtx) any { return length(arg(c)) }, true
@@ -641,6 +720,14 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		return nil, false
 	}
 	list, pred := withDeref(n.Arguments[0], args[0]), args[1]
+	items := func(c *fastCtx) seq { return elems(list(c)) }
+	if recs := fastRecordList(n.Arguments[0]); recs != nil {
+		// One of the env's lists, taken without boxing it.
+		items = func(c *fastCtx) seq {
+			l := recs(c)
+			return seq{recs: l, n: len(l)}
+		}
+	}
 	test := func(c *fastCtx, e any) bool {
 		c.ptr = append(c.ptr, e)
 		b := asBool(pred(c))
@@ -650,7 +737,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 	switch n.Name {
 	case "filter":
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			var out []any
 			for i := 0; i < s.n; i++ {
 				if e := s.at(i); test(c, e) {
@@ -668,7 +755,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		// Throws, finding nothing is an error.
 		last, throws := n.Name == "findLast", n.Throws
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			for k := 0; k < s.n; k++ {
 				i := k
 				if last {
@@ -690,7 +777,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		}
 		one := n.Name == "one"
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			count := 0
 			for i := 0; i < s.n; i++ {
 				if test(c, s.at(i)) {
@@ -716,7 +803,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		stopOn, result = true, false
 	}
 	return func(c *fastCtx) any {
-		s := elems(list(c))
+		s := items(c)
 		for i := 0; i < s.n; i++ {
 			if test(c, s.at(i)) == stopOn {
 				return result
@@ -811,6 +898,32 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		core = sumAmounts
 	}
 	if core != nil {
+		if recs := fastRecordList(n.Arguments[0]); recs != nil {
+			// distinct(steps.refund_payment.succeeded, "refund_id")
+			return func(c *fastCtx) any {
+				out, err := core(recs(c))
+				if err != nil {
+					bail()
+				}
+				return out
+			}, true
+		}
+		if filter := fastFilterRecords(n.Arguments[0]); filter != nil {
+			// distinct(filter(steps.capture_payment.succeeded, .kind ==
+			// "charge"), "charge_id"): the records filter keeps go to the
+			// helper in a buffer of the context, not in the []any filter
+			// returns, which the helper would convert back. The helpers
+			// keep nothing of their argument.
+			return func(c *fastCtx) any {
+				buf := filter(c, c.takeBuf())
+				out, err := core(buf)
+				c.putBuf(buf)
+				if err != nil {
+					bail()
+				}
+				return out
+			}, true
+		}
 		list := args[0]
 		return func(c *fastCtx) any {
 			v := list(c)
@@ -827,6 +940,55 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 	}
 	return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
 }
+
+// fastFilterRecords compiles filter(list, predicate) over one of the
+// env's lists of records (fastRecordList) to a function that appends the
+// records it keeps to buf, as filter's fast path and the VM keep them and
+// count them against the memory budget; nil for any other node.
+func fastFilterRecords(n ast.Node) func(c *fastCtx, buf []*RecordView) []*RecordView {
+	b, ok := n.(*ast.BuiltinNode)
+	if !ok || b.Name != "filter" || b.Map != nil || len(b.Arguments) != 2 {
+		return nil
+	}
+	p, ok := b.Arguments[1].(*ast.PredicateNode)
+	if !ok {
+		return nil
+	}
+	recs := fastRecordList(b.Arguments[0])
+	if recs == nil {
+		return nil
+	}
+	pred, ok := fastCompile(p.Node)
+	if !ok {
+		return nil
+	}
+	return func(c *fastCtx, buf []*RecordView) []*RecordView {
+		for _, r := range recs(c) {
+			c.ptr = append(c.ptr, r)
+			keep := asBool(pred(c))
+			c.ptr = c.ptr[:len(c.ptr)-1]
+			if keep {
+				buf = append(buf, r)
+			}
+		}
+		c.grow(len(buf))
+		return buf
+	}
+}
+
+// takeBuf returns an empty buffer of records that only the caller uses
+// until it gives it back (putBuf): a predicate may call a helper that
+// takes one too.
+func (c *fastCtx) takeBuf() []*RecordView {
+	if n := len(c.bufs); n > 0 {
+		b := c.bufs[n-1]
+		c.bufs = c.bufs[:n-1]
+		return b[:0]
+	}
+	return nil
+}
+
+func (c *fastCtx) putBuf(b []*RecordView) { c.bufs = append(c.bufs, b[:0]) }
 
 // records is a list of records as the helpers take it, in scratch memory
 // when it must be converted; false for anything else (nil, one record),
@@ -941,6 +1103,16 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 			return asBool(r(c))
 		}, true
 	case "??":
+		if recs := fastRecordList(n.Left); recs != nil {
+			// by_kind.order ?? []: runtime.IsNil of a list is whether
+			// it is nil, no reflection needed.
+			return func(c *fastCtx) any {
+				if l := recs(c); l != nil {
+					return l
+				}
+				return r(c)
+			}, true
+		}
 		return func(c *fastCtx) any {
 			if v := l(c); !runtime.IsNil(v) {
 				return v

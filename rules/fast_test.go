@@ -107,6 +107,31 @@ var fastCases = []string{
 	`records[0].time >= records[-1].time`,
 	`vars.order.amount <= total(vars.charges)`,
 	`vars.order.currency != vars.charges[0].currency`,
+	// the env's own lists, taken unboxed (fastRecordList), and
+	// distinct/ids/total over a filter of them (fastFilterRecords)
+	`len(steps.capture_payment.succeeded)`,
+	`len(by_kind.nothing)`,
+	`first(steps.refund_payment.succeeded)`,
+	`last(by_kind.charge)`,
+	`first(steps.no_such_step.failed)`,
+	`count(steps.capture_payment.evidence, .amount > 0)`,
+	`any(by_kind.refund, .kind == "refund")`,
+	`all(steps.no_such_step.succeeded, .has_amount)`,
+	`filter(steps.capture_payment.succeeded, .amount > 100)[0]`,
+	`filter(by_kind.charge, .amount > 100)`,
+	`none(steps.refund_payment.requested, vars.order)`,
+	`by_kind.order ?? []`,
+	`by_kind.nothing ?? "none"`,
+	`steps.no_such_step.succeeded ?? []`,
+	`total(by_kind.charge)`,
+	`ids(steps.capture_payment.failed, "charge_id")`,
+	`distinct(filter(steps.refund_payment.failed, .kind == "refund"), "refund_id")`,
+	`total(filter(by_kind.charge, .currency == "EUR"))`,
+	`ids(filter(steps.capture_payment.succeeded, .has_amount), "charge_id")`,
+	`distinct(filter(steps.no_such_step.succeeded, .has_amount), "charge_id")`,
+	`distinct(filter(steps.capture_payment.succeeded, vars.order), "charge_id")`,
+	`distinct(filter(steps.capture_payment.succeeded, len(distinct(filter(steps.refund_payment.succeeded, .keys.charge_id == "ch_1"), "refund_id")) > 0), "charge_id")`,
+	`total(filter(steps.capture_payment.succeeded, any(ids(filter(steps.refund_payment.succeeded, .has_amount), "charge_id"), # == "ch_2")))`,
 }
 
 // TestFastMatchesVM runs every case on generated instances on the VM and
@@ -195,10 +220,12 @@ func TestFastMemoryBudget(t *testing.T) {
 	for i := range 1001 {
 		env.Records = append(env.Records, &RecordView{ID: record.ID(i), RecordEnv: RecordEnv{Kind: "charge", Amount: 1, HasAmount: true}})
 	}
+	env.ByKind["charge"] = env.Records
 	var machine vm.VM
 	for _, src := range []string{
 		`all(records, any(filter(records, .kind == "charge"), .amount > 0))`, // 1001 x 1001 elements
 		`all(records, len([1, 2, 3]) == 3)`,                                  // 3,003
+		`all(records, len(distinct(filter(by_kind.charge, .amount > 0), "charge_id")) >= 0)`,
 	} {
 		p, err := expr.Compile(src, options()...)
 		if err != nil {
