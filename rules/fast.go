@@ -415,6 +415,20 @@ func stepListGetter(name string) func(*StepView) []*RecordView {
 	return nil
 }
 
+// fastRecordSeq is fastRecordList, and also takes list ?? [] (the usual
+// by_kind.order ?? []), for the builtins and helpers that go over a list:
+// for them, an empty list and none are the same. (Not for ?? itself: a
+// nil list and [] are not.)
+func fastRecordSeq(n ast.Node) func(*fastCtx) []*RecordView {
+	if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "??" {
+		if a, ok := b.Right.(*ast.ArrayNode); ok && len(a.Nodes) == 0 {
+			return fastRecordList(b.Left)
+		}
+		return nil
+	}
+	return fastRecordList(n)
+}
+
 // fastRecordList compiles a node that is one of the env's own lists of
 // records — steps.capture_payment.succeeded, by_kind.order — to a
 // function that returns it as it is: the builtins and helpers that go
@@ -516,6 +530,19 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 		}
 		name := p.Value
 		if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method {
+			if id, ok := inner.Node.(*ast.IdentifierNode); ok && id.Value == "steps" && name == "state" {
+				if step, ok := inner.Property.(*ast.StringNode); ok {
+					// steps.refund_payment.state
+					stepName := step.Value
+					return func(c *fastCtx) string {
+						sv := c.env.Steps[stepName]
+						if sv == nil {
+							bail()
+						}
+						return sv.State
+					}
+				}
+			}
 			if k, ok := inner.Property.(*ast.StringNode); ok && (k.Value == "keys" || k.Value == "attrs") {
 				// record.keys.charge_id, record.attrs.reason
 				rec, ok := fastCompile(inner.Node)
@@ -543,6 +570,24 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 		return func(c *fastCtx) string { return get(recordOf(rec(c))) }
 	}
 	return nil
+}
+
+// fastInt compiles a record's amount (vars.order.amount) to a function
+// that returns it without boxing it, which allocates; it gives up where
+// the value is not a record's. Nil for any other node.
+func fastInt(n ast.Node) func(*fastCtx) int64 {
+	m, ok := n.(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return nil
+	}
+	if p, ok := m.Property.(*ast.StringNode); !ok || p.Value != "amount" {
+		return nil
+	}
+	rec, ok := fastCompile(m.Node)
+	if !ok {
+		return nil
+	}
+	return func(c *fastCtx) int64 { return recordOf(rec(c)).Amount }
 }
 
 // recordOf is a record value, or gives up.
@@ -683,7 +728,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		if a.Type().Kind() == reflect.Ptr || a.Type().Kind() == reflect.Interface {
 			arg = func(c *fastCtx) any { return derefValue(args[0](c)) }
 		}
-		if recs := fastRecordList(a); recs != nil {
+		if recs := fastRecordSeq(a); recs != nil {
 			switch n.Name {
 			case "len":
 				return func(c *fastCtx) any { return len(recs(c)) }, true
@@ -721,7 +766,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 	}
 	list, pred := withDeref(n.Arguments[0], args[0]), args[1]
 	items := func(c *fastCtx) seq { return elems(list(c)) }
-	if recs := fastRecordList(n.Arguments[0]); recs != nil {
+	if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
 		// One of the env's lists, taken without boxing it.
 		items = func(c *fastCtx) seq {
 			l := recs(c)
@@ -898,7 +943,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		core = sumAmounts
 	}
 	if core != nil {
-		if recs := fastRecordList(n.Arguments[0]); recs != nil {
+		if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
 			// distinct(steps.refund_payment.succeeded, "refund_id")
 			return func(c *fastCtx) any {
 				out, err := core(recs(c))
@@ -942,7 +987,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 }
 
 // fastFilterRecords compiles filter(list, predicate) over one of the
-// env's lists of records (fastRecordList) to a function that appends the
+// env's lists of records (fastRecordSeq) to a function that appends the
 // records it keeps to buf, as filter's fast path and the VM keep them and
 // count them against the memory budget; nil for any other node.
 func fastFilterRecords(n ast.Node) func(c *fastCtx, buf []*RecordView) []*RecordView {
@@ -954,7 +999,7 @@ func fastFilterRecords(n ast.Node) func(c *fastCtx, buf []*RecordView) []*Record
 	if !ok {
 		return nil
 	}
-	recs := fastRecordList(b.Arguments[0])
+	recs := fastRecordSeq(b.Arguments[0])
 	if recs == nil {
 		return nil
 	}
@@ -1066,6 +1111,11 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 		if ls, rs := fastStr(n.Left), fastStr(n.Right); ls != nil && rs != nil {
 			eq := op == "=="
 			return func(c *fastCtx) any { return (ls(c) == rs(c)) == eq }, true
+		}
+		// Two amounts too (runtime.Equal of two int64 is ==).
+		if li, ri := fastInt(n.Left), fastInt(n.Right); li != nil && ri != nil {
+			eq := op == "=="
+			return func(c *fastCtx) any { return (li(c) == ri(c)) == eq }, true
 		}
 	}
 	l, r = withDeref(n.Left, l), withDeref(n.Right, r)

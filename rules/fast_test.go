@@ -132,6 +132,21 @@ var fastCases = []string{
 	`distinct(filter(steps.capture_payment.succeeded, vars.order), "charge_id")`,
 	`distinct(filter(steps.capture_payment.succeeded, len(distinct(filter(steps.refund_payment.succeeded, .keys.charge_id == "ch_1"), "refund_id")) > 0), "charge_id")`,
 	`total(filter(steps.capture_payment.succeeded, any(ids(filter(steps.refund_payment.succeeded, .has_amount), "charge_id"), # == "ch_2")))`,
+	`len(by_kind.nothing ?? [])`,
+	`last(by_kind.charge ?? [])`,
+	`count(by_kind.charge ?? [], .has_amount)`,
+	`distinct(by_kind.refund ?? [], "refund_id")`,
+	`total(filter(by_kind.nothing ?? [], .has_amount))`,
+	`(by_kind.nothing ?? []) ?? "x"`,
+	`(by_kind.order ?? []) ?? "x"`,
+	// strings and amounts compared unboxed
+	`steps.refund_payment.state == "compensated"`,
+	`steps.no_such_step.state != "x"`,
+	`steps.capture_payment.state == outcome`,
+	`vars.order.amount != first(records).amount`,
+	`records[0].amount == vars.missing.amount`,
+	`vars.order.amount == vars.order.amount`,
+	`vars.charges[1].amount == records[-1].amount`,
 }
 
 // TestFastMatchesVM runs every case on generated instances on the VM and

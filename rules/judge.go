@@ -61,6 +61,8 @@ type envPool struct {
 	vars  varCache
 	rec   record.Record
 	built []builtView
+	// kindBuf holds the lists of by_kind, by kind symbol, for reuse.
+	kindBuf [][]*RecordView
 }
 
 type builtView struct {
@@ -470,10 +472,21 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 			env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 		}
 	} else if len(needs.kinds) > 0 {
+		if len(p.kindBuf) < len(jr.needKind) {
+			p.kindBuf = make([][]*RecordView, len(jr.needKind))
+		}
 		for i, id := range j.in.Records {
 			if k := j.kind(i); int(k) < len(jr.needKind) && jr.needKind[k] {
 				v := get(id)
-				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
+				// The list of a kind reuses the memory of the last
+				// instance's: nothing keeps an instance's env after it
+				// is judged.
+				l, ok := env.ByKind[v.Kind]
+				if !ok {
+					l = p.kindBuf[k][:0]
+				}
+				l = append(l, v)
+				env.ByKind[v.Kind], p.kindBuf[k] = l, l
 			}
 		}
 	}
