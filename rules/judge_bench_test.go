@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"syscall"
 	"testing"
@@ -16,6 +17,57 @@ import (
 	"github.com/vitals-dev/vitals/saga"
 )
 
+// judged generates a checkout workload of n instances and evaluates it:
+// the instances with their findings, the kinds of their records, and
+// the result they come from.
+func judged(tb testing.TB, n int) (*reconcile.Result, []*saga.Instance, [][]record.Sym) {
+	dir := tb.TempDir()
+	if _, err := gen.Workload(dir, gen.WorkloadOptions{Instances: n, AnomalyRate: 0.02, Seed: 1, Config: "../configs/checkout.yaml"}); err != nil {
+		tb.Fatal(err)
+	}
+	res, err := reconcile.Run(context.Background(), vitalstest.Input(tb, filepath.Join(dir, "vitals.yaml")), reconcile.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ins []*saga.Instance
+	var kinds [][]record.Sym
+	if err := res.Each(context.Background(), func(in *saga.Instance) error {
+		ks := make([]record.Sym, len(in.Records))
+		for i, id := range in.Records {
+			_, ks[i], _ = res.Store.Sig(id)
+		}
+		ins, kinds = append(ins, in), append(kinds, ks)
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	return res, ins, kinds
+}
+
+// TestJudgeReusesNothingStale judges a workload's instances again with
+// one judger, in reverse order: a judger reuses its memory from one
+// instance to the next, and no instance may see anything of another.
+func TestJudgeReusesNothingStale(t *testing.T) {
+	res, ins, kinds := judged(t, 3000)
+	jr := res.Model.Judger(res.Store)
+	flagged := 0
+	for i := len(ins) - 1; i >= 0; i-- {
+		in := ins[i]
+		want := in.Findings
+		in.RuleErrors = in.RuleErrors[:0]
+		got := jr.Judge(in, kinds[i])
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("instance %s judged again: %+v, want %+v", in.Root, got, want)
+		}
+		if len(want) > 0 {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Fatal("no instance has findings: the test tests nothing")
+	}
+}
+
 // BenchmarkJudge judges the inferred instances of a generated checkout
 // workload (VITALS_BENCH_INSTANCES, default 20,000) on one goroutine:
 // the judge alone, without reading, correlating or inferring.
@@ -24,27 +76,10 @@ func BenchmarkJudge(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("VITALS_BENCH_INSTANCES")); err == nil && v > 0 {
 		n = v
 	}
-	dir := b.TempDir()
-	if _, err := gen.Workload(dir, gen.WorkloadOptions{Instances: n, AnomalyRate: 0.02, Seed: 1, Config: "../configs/checkout.yaml"}); err != nil {
-		b.Fatal(err)
-	}
-	res, err := reconcile.Run(context.Background(), vitalstest.Input(b, filepath.Join(dir, "vitals.yaml")), reconcile.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var ins []*saga.Instance
-	var kinds [][]record.Sym
+	res, ins, kinds := judged(b, n)
 	findings := 0
-	if err := res.Each(context.Background(), func(in *saga.Instance) error {
-		ks := make([]record.Sym, len(in.Records))
-		for i, id := range in.Records {
-			_, ks[i], _ = res.Store.Sig(id)
-		}
-		ins, kinds = append(ins, in), append(kinds, ks)
+	for _, in := range ins {
 		findings += len(in.Findings)
-		return nil
-	}); err != nil {
-		b.Fatal(err)
 	}
 	jr := res.Model.Judger(res.Store)
 	b.ResetTimer()
