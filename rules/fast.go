@@ -3,6 +3,7 @@ package rules
 import (
 	"reflect"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
@@ -53,6 +54,64 @@ type fastCtx struct {
 	// holds them too.
 	vars   []boundVar
 	mapped bool
+	// lazy, when set, loads the record views built with only their kind
+	// and ID (judge.env): the fast path loads a view before it reads
+	// anything else of it, and all of them before record values go where
+	// it does not follow what is read of them (the VM, a helper, expr's
+	// runtime). Nil: every view is whole.
+	lazy viewLoader
+}
+
+// viewLoader decodes the fields of lazily built record views. A view
+// not loaded yet has its Kind and ID, and no Keys map.
+type viewLoader interface {
+	load(r *RecordView)
+	loadAll()
+}
+
+// loaded returns r with all its fields.
+func (c *fastCtx) loaded(r *RecordView) *RecordView {
+	if r.Keys == nil && c.lazy != nil {
+		c.lazy.load(r)
+	}
+	return r
+}
+
+// loadAll loads every view of the env.
+func (c *fastCtx) loadAll() {
+	if c.lazy != nil {
+		c.lazy.loadAll()
+	}
+}
+
+// loadList loads the views of a list a helper reads.
+func (c *fastCtx) loadList(recs []*RecordView) {
+	if c.lazy == nil {
+		return
+	}
+	for _, r := range recs {
+		if r != nil {
+			c.loaded(r)
+		}
+	}
+}
+
+// plain loads every view unless a and b are plain values, before they
+// go to one of expr's runtime functions, which may read a record whole
+// (runtime.Equal compares two with reflect.DeepEqual).
+func (c *fastCtx) plain(a, b any) {
+	if c.lazy == nil || isPlain(a) && isPlain(b) {
+		return
+	}
+	c.loadAll()
+}
+
+func isPlain(v any) bool {
+	switch v.(type) {
+	case nil, string, int, int64, float64, bool, time.Time, time.Duration:
+		return true
+	}
+	return false
 }
 
 // varMap returns env.Vars holding the variables bound in c, filling it
@@ -260,7 +319,7 @@ func withDeref(n ast.Node, fn fastFn) fastFn {
 	if !needsDeref(n) {
 		return fn
 	}
-	return func(c *fastCtx) any { return derefValue(fn(c)) }
+	return func(c *fastCtx) any { return derefValue(c, fn(c)) }
 }
 
 func needsDeref(n ast.Node) bool {
@@ -274,8 +333,9 @@ func needsDeref(n ast.Node) bool {
 	return false
 }
 
-// derefValue is expr's deref.Interface.
-func derefValue(v any) any {
+// derefValue is expr's deref.Interface (a record is copied whole, so
+// loaded first).
+func derefValue(c *fastCtx, v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -285,7 +345,7 @@ func derefValue(v any) any {
 		if x == nil {
 			return nil
 		}
-		return *x
+		return *c.loaded(x)
 	case *StepView:
 		if x == nil {
 			return nil
@@ -325,7 +385,7 @@ func fastMember(n *ast.MemberNode) (fastFn, bool) {
 		o := obj(c)
 		switch p := prop(c).(type) {
 		case string:
-			return fetchName(o, p)
+			return fetchName(c, o, p)
 		case int:
 			return fetchIndex(o, p)
 		}
@@ -366,15 +426,20 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 		}
 	}
 	if get := recordGetter(name); get != nil {
+		// A view's kind and ID are there before it is loaded.
+		load := name != "kind" && name != "id"
 		return func(c *fastCtx) any {
 			o := obj(c)
 			if r, ok := o.(*RecordView); ok && r != nil {
+				if load {
+					c.loaded(r)
+				}
 				return get(r)
 			}
-			return fetchName(o, name)
+			return fetchName(c, o, name)
 		}
 	}
-	return func(c *fastCtx) any { return fetchName(obj(c), name) }
+	return func(c *fastCtx) any { return fetchName(c, obj(c), name) }
 }
 
 // stepGetter returns the accessor of a step's field, or nil.
@@ -551,7 +616,7 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 				}
 				keys := k.Value == "keys"
 				return func(c *fastCtx) string {
-					r := recordOf(rec(c))
+					r := c.loaded(recordOf(rec(c)))
 					if keys {
 						return r.Keys[name]
 					}
@@ -567,7 +632,11 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 		if !ok {
 			return nil
 		}
-		return func(c *fastCtx) string { return get(recordOf(rec(c))) }
+		if name == "kind" {
+			// there before the view is loaded
+			return func(c *fastCtx) string { return get(recordOf(rec(c))) }
+		}
+		return func(c *fastCtx) string { return get(c.loaded(recordOf(rec(c)))) }
 	}
 	return nil
 }
@@ -587,7 +656,7 @@ func fastInt(n ast.Node) func(*fastCtx) int64 {
 	if !ok {
 		return nil
 	}
-	return func(c *fastCtx) int64 { return recordOf(rec(c)).Amount }
+	return func(c *fastCtx) int64 { return c.loaded(recordOf(rec(c))).Amount }
 }
 
 // recordOf is a record value, or gives up.
@@ -605,7 +674,7 @@ func recordOf(v any) *RecordView {
 }
 
 // fetchName is runtime.Fetch with a name, for the env's own types.
-func fetchName(o any, name string) any {
+func fetchName(c *fastCtx, o any, name string) any {
 	switch x := o.(type) {
 	case map[string]*StepView:
 		return x[name]
@@ -626,7 +695,7 @@ func fetchName(o any, name string) any {
 		if x == nil {
 			bail()
 		}
-		return recordField(x, name)
+		return recordField(c.loaded(x), name)
 	case RecordView:
 		return recordField(&x, name)
 	}
@@ -726,7 +795,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		arg := args[0]
 		a := n.Arguments[0]
 		if a.Type().Kind() == reflect.Ptr || a.Type().Kind() == reflect.Interface {
-			arg = func(c *fastCtx) any { return derefValue(args[0](c)) }
+			arg = func(c *fastCtx) any { return derefValue(c, args[0](c)) }
 		}
 		if recs := fastRecordSeq(a); recs != nil {
 			switch n.Name {
@@ -917,6 +986,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		for i, fn := range args[1:] {
 			vals[i+1] = fn(c)
 		}
+		c.loadAll()
 		out, err := f(vals...)
 		if err != nil {
 			bail()
@@ -946,7 +1016,9 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
 			// distinct(steps.refund_payment.succeeded, "refund_id")
 			return func(c *fastCtx) any {
-				out, err := core(recs(c))
+				l := recs(c)
+				c.loadList(l)
+				out, err := core(l)
 				if err != nil {
 					bail()
 				}
@@ -961,6 +1033,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 			// keep nothing of their argument.
 			return func(c *fastCtx) any {
 				buf := filter(c, c.takeBuf())
+				c.loadList(buf)
 				out, err := core(buf)
 				c.putBuf(buf)
 				if err != nil {
@@ -976,6 +1049,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 			if !ok {
 				return generic(c, v)
 			}
+			c.loadList(recs)
 			out, err := core(recs)
 			if err != nil {
 				bail()
@@ -1066,7 +1140,11 @@ func fastUnary(n *ast.UnaryNode) (fastFn, bool) {
 	case "!", "not":
 		return func(c *fastCtx) any { return !asBool(fn(c)) }, true
 	case "-":
-		return func(c *fastCtx) any { return runtime.Negate(fn(c)) }, true
+		return func(c *fastCtx) any {
+			v := fn(c)
+			c.plain(v, nil)
+			return runtime.Negate(v)
+		}, true
 	}
 	return nil, false
 }
@@ -1100,7 +1178,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 					return (x == nil) == eq
 				}
 				if deref {
-					v = derefValue(v)
+					v = derefValue(c, v)
 				}
 				return runtime.IsNil(v) == eq
 			}, true
@@ -1121,23 +1199,51 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 	l, r = withDeref(n.Left, l), withDeref(n.Right, r)
 	switch op {
 	case "==":
-		return func(c *fastCtx) any { return equal(l(c), r(c)) }, true
+		return func(c *fastCtx) any { return equal(c, l(c), r(c)) }, true
 	case "!=":
-		return func(c *fastCtx) any { return !equal(l(c), r(c)) }, true
+		return func(c *fastCtx) any { return !equal(c, l(c), r(c)) }, true
 	case "<":
-		return func(c *fastCtx) any { return runtime.Less(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Less(a, b)
+		}, true
 	case "<=":
-		return func(c *fastCtx) any { return runtime.LessOrEqual(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.LessOrEqual(a, b)
+		}, true
 	case ">":
-		return func(c *fastCtx) any { return runtime.More(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.More(a, b)
+		}, true
 	case ">=":
-		return func(c *fastCtx) any { return runtime.MoreOrEqual(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.MoreOrEqual(a, b)
+		}, true
 	case "+":
-		return func(c *fastCtx) any { return runtime.Add(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Add(a, b)
+		}, true
 	case "-":
-		return func(c *fastCtx) any { return runtime.Subtract(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Subtract(a, b)
+		}, true
 	case "*":
-		return func(c *fastCtx) any { return runtime.Multiply(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Multiply(a, b)
+		}, true
 	case "&&", "and":
 		return func(c *fastCtx) any {
 			if !asBool(l(c)) {
@@ -1177,6 +1283,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 				if xs, ok := list.([]string); ok {
 					return slices.Contains(xs, s)
 				}
+				c.plain(list, nil)
 				return runtime.In(s, list)
 			}, true
 		}
@@ -1192,6 +1299,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 					return false
 				}
 			}
+			c.plain(needle, list)
 			return runtime.In(needle, list)
 		}, true
 	}
@@ -1199,11 +1307,12 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 }
 
 // equal is runtime.Equal, with the common string case first.
-func equal(a, b any) bool {
+func equal(c *fastCtx, a, b any) bool {
 	if x, ok := a.(string); ok {
 		if y, ok := b.(string); ok {
 			return x == y
 		}
 	}
+	c.plain(a, b)
 	return runtime.Equal(a, b)
 }

@@ -211,11 +211,103 @@ func TestFastMatchesVM(t *testing.T) {
 			if !reflect.DeepEqual(got, want) || reflect.TypeOf(got) != reflect.TypeOf(want) {
 				t.Errorf("%s, instance %d: fast path %#v (%T), VM %#v (%T)", src, i, got, got, want, want)
 			}
+			// Again with views holding only their kind and ID until
+			// the fast path loads them, as the judge builds them.
+			lenv, loader := lazyEnv(env)
+			bindVars(ctx, lenv)
+			ctx.lazy = loader
+			got, ok = f.run(ctx, lenv)
+			ctx.lazy = nil
+			if !ok {
+				continue // it may give up on lazy views where it did not
+			}
+			loader.loadAll() // to compare the records got with the VM's
+			if !reflect.DeepEqual(got, want) || reflect.TypeOf(got) != reflect.TypeOf(want) {
+				t.Errorf("%s, instance %d, lazy views: fast path %#v (%T), VM %#v (%T)", src, i, got, got, want, want)
+			}
 		}
 		if answered == 0 && vmOK > 0 {
 			t.Errorf("%s: the fast path gave up on all %d instances", src, bailed)
 		}
 	}
+}
+
+// copyLoader loads the views of lazyEnv from the originals.
+type copyLoader struct {
+	orig  map[*RecordView]*RecordView
+	views []*RecordView
+}
+
+func (l *copyLoader) load(r *RecordView) { *r = *l.orig[r] }
+
+func (l *copyLoader) loadAll() {
+	for _, v := range l.views {
+		if v.Keys == nil {
+			l.load(v)
+		}
+	}
+}
+
+// lazyEnv copies env with views holding only their kind and ID until
+// loaded, as judge.env builds them for the fast path (variables
+// included: they hold views of the env).
+func lazyEnv(env *InstanceEnv) (*InstanceEnv, *copyLoader) {
+	l := &copyLoader{orig: map[*RecordView]*RecordView{}}
+	copies := map[*RecordView]*RecordView{}
+	view := func(r *RecordView) *RecordView {
+		if r == nil {
+			return nil
+		}
+		if v, ok := copies[r]; ok {
+			return v
+		}
+		v := &RecordView{RecordEnv: RecordEnv{Kind: r.Kind}, ID: r.ID}
+		copies[r], l.orig[v] = v, r
+		l.views = append(l.views, v)
+		return v
+	}
+	list := func(rs []*RecordView) []*RecordView {
+		if rs == nil {
+			return nil
+		}
+		out := make([]*RecordView, len(rs))
+		for i, r := range rs {
+			out[i] = view(r)
+		}
+		return out
+	}
+	out := &InstanceEnv{Root: env.Root, Outcome: env.Outcome, Records: list(env.Records),
+		ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
+	for k, rs := range env.ByKind {
+		out.ByKind[k] = list(rs)
+	}
+	for k, s := range env.Steps {
+		c := *s
+		c.Requested, c.Succeeded, c.Failed, c.Unknown, c.Evidence = list(s.Requested), list(s.Succeeded), list(s.Failed), list(s.Unknown), list(s.Evidence)
+		out.Steps[k] = &c
+	}
+	if env.Vars != nil {
+		out.Vars = map[string]any{}
+		for k, v := range env.Vars {
+			switch x := v.(type) {
+			case []*RecordView:
+				v = list(x)
+			case *RecordView:
+				v = view(x)
+			case []any:
+				c := make([]any, len(x))
+				for i, e := range x {
+					if r, ok := e.(*RecordView); ok {
+						e = view(r)
+					}
+					c[i] = e
+				}
+				v = c
+			}
+			out.Vars[k] = v
+		}
+	}
+	return out, l
 }
 
 // bindVars binds env.Vars in ctx, as Invariant.setVars does.
@@ -437,6 +529,10 @@ func TestInvariantsFastMatchVM(t *testing.T) {
 		{Vars: map[string]string{"up": `upper(root)`, "first": `records[0].kind`}, Expr: `vars.up startsWith "O" || vars.first != "x"`},
 		{Vars: map[string]string{"env": `$env.root`}, When: `vars.env != ""`, Expr: `vars.missing == nil && records[1].amount >= 0`},
 		{Vars: map[string]string{"n": `len(records)`}, Expr: `vars.n`},
+		// the VM reading records the fast path has not loaded
+		{Vars: map[string]string{"total": `sum(map(records, .amount))`}, When: `vars.total > 2500`, Expr: `len(filter(map(records, .currency), # == "USD")) == 0`},
+		{Vars: map[string]string{"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`}, Expr: `none(map(vars.charges, .currency), # == "USD")`},
+		{Vars: map[string]string{"n": `len(records)`}, When: `vars.n > 0`, Expr: `none(map(records, .currency), # == "USD")`},
 	} {
 		c.Code = "AMOUNT_MISMATCH"
 		inv, err := compileInvariant(c, m)
@@ -448,17 +544,28 @@ func TestInvariantsFastMatchVM(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	var machine vm.VM
 	ctx := &fastCtx{}
-	var fastCache, vmCache varCache
+	var fastCache, lazyCache, vmCache varCache
 	for n := range 400 {
 		env := randomEnv(rng, n)
 		env.Vars = nil
 		fastCache.reset(len(m.vars))
 		vmCache.reset(len(m.vars))
 		for i, inv := range m.Invariants {
+			ctx.lazy = nil
 			got, gerr := inv.violated(m, env, &fastCache, &machine, ctx)
+			// and with views loaded only when read, as the judge builds
+			// them: a fresh env for each invariant, as one that falls
+			// back to the VM loads them all
+			lenv, loader := lazyEnv(env)
+			lazyCache.reset(len(m.vars))
+			ctx.lazy = loader
+			lazy, lerr := inv.violated(m, lenv, &lazyCache, &machine, ctx)
 			want, werr := inv.violated(m, env, &vmCache, &machine, nil)
 			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
 				t.Errorf("instance %d, invariant %d: fast path %v (%v), VM %v (%v)", n, i, got, gerr, want, werr)
+			}
+			if lazy != want || fmt.Sprint(lerr) != fmt.Sprint(werr) {
+				t.Errorf("instance %d, invariant %d: fast path on lazy views %v (%v), VM %v (%v)", n, i, lazy, lerr, want, werr)
 			}
 		}
 	}

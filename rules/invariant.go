@@ -290,7 +290,10 @@ func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machi
 			}
 			if !ok {
 				// The VM sees in env.Vars the variables set before this
-				// one, as it always did.
+				// one, as it always did, and whole records.
+				if fast != nil {
+					fast.loadAll()
+				}
 				setVarMap(env, bound)
 				var err error
 				if out, err = machine.Run(sv.prog, env); err != nil {
@@ -336,6 +339,7 @@ func runProgram(p *vm.Program, f *fastProg, env *InstanceEnv, machine *vm.VM, fa
 			}
 		}
 		fast.varMap(env)
+		fast.loadAll()
 	}
 	return machine.Run(p, env)
 }

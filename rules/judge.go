@@ -63,6 +63,41 @@ type envPool struct {
 	built []builtView
 	// kindBuf holds the lists of by_kind, by kind symbol, for reuse.
 	kindBuf [][]*RecordView
+	// nv views are built for this instance; lazy: some may hold only
+	// their kind and ID until load decodes the record, with st, keyMask
+	// and attrs, into the maps of keys and attributes maps[nmaps].
+	nv, nmaps int
+	lazy      bool
+	maps      [][2]map[string]string
+	st        *record.Store
+	keyMask   uint64
+	attrs     bool
+}
+
+// lazyRecords is the size of the largest instance whose views are built
+// lazily: finding the kind of a step's evidence searches the instance's
+// records.
+const lazyRecords = 32
+
+// load decodes the record of view v (v.ID) into it.
+func (p *envPool) load(v *RecordView) {
+	if p.nmaps == len(p.maps) {
+		p.maps = append(p.maps, [2]map[string]string{{}, {}})
+	}
+	m := p.maps[p.nmaps]
+	p.nmaps++
+	p.st.GetPart(v.ID, &p.rec, p.keyMask, p.attrs)
+	v.Keys, v.Attrs = m[0], m[1] // fillEnv clears and fills them
+	fillEnv(&v.RecordEnv, &p.rec, p.keyMask != 0, p.attrs)
+}
+
+// loadAll loads every view of the instance not loaded yet.
+func (p *envPool) loadAll() {
+	for _, v := range p.views[:p.nv] {
+		if v.Keys == nil {
+			p.load(v)
+		}
+	}
 }
 
 type builtView struct {
@@ -386,6 +421,10 @@ func (j *judge) invariants() {
 	}
 	jr, needs := j.jr, j.m.needs
 	env := j.env(&jr.pool, jr.keyMask, needs.attrs, jr.needRoles)
+	jr.fast.lazy = nil
+	if jr.pool.lazy {
+		jr.fast.lazy = &jr.pool
+	}
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
@@ -425,28 +464,44 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 	// env.Vars is set before anything reads it (Invariant.setVars).
 	clear(env.ByKind)
 	clear(env.Steps)
-	nv := 0
-	view := func(id record.ID) *RecordView {
-		if nv == len(p.views) {
+	p.st, p.keyMask, p.attrs, p.nv, p.nmaps = j.st, keyMask, attrs, 0, 0
+	// In the env the fast path runs in, a small instance's views are
+	// built with only their kind, known from inference, and decoded
+	// when a program reads more of them (fastCtx.lazy): most steps'
+	// evidence is read only to filter it by kind, and decoding a record
+	// (a random access into the store) is most of building a view.
+	p.lazy = roles != nil && j.kinds != nil && len(j.in.Records) <= lazyRecords
+	// view builds the view of the record id, in.Records[i] (i < 0: not
+	// known).
+	view := func(id record.ID, i int) *RecordView {
+		if p.nv == len(p.views) {
 			p.views = append(p.views, &RecordView{})
 		}
-		v := p.views[nv]
-		nv++
-		j.st.GetPart(id, &p.rec, keyMask, attrs)
-		fillEnv(&v.RecordEnv, &p.rec, keyMask != 0, attrs)
+		v := p.views[p.nv]
+		p.nv++
+		if p.lazy {
+			if i < 0 {
+				i = slices.Index(j.in.Records, id)
+			}
+			if i >= 0 {
+				*v = RecordView{RecordEnv: RecordEnv{Kind: j.st.SymName(j.kinds[i])}, ID: id}
+				return v
+			}
+		}
 		v.ID = id
+		p.load(v)
 		return v
 	}
 	// The views built so far: few per instance, so a list searched from
 	// its end (evidence of one step comes together) beats a map.
 	p.built = p.built[:0]
 	var built map[record.ID]*RecordView // for the rare large instance
-	get := func(id record.ID) *RecordView {
+	get := func(id record.ID, at int) *RecordView {
 		if built != nil {
 			if v, ok := built[id]; ok {
 				return v
 			}
-			v := view(id)
+			v := view(id, at)
 			built[id] = v
 			return v
 		}
@@ -455,7 +510,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 				return p.built[i].v
 			}
 		}
-		v := view(id)
+		v := view(id, at)
 		p.built = append(p.built, builtView{id, v})
 		if len(p.built) > 32 {
 			built = make(map[record.ID]*RecordView, 2*len(p.built))
@@ -466,8 +521,8 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 		return v
 	}
 	if needs.allRecords {
-		for _, id := range j.in.Records {
-			v := get(id)
+		for i, id := range j.in.Records {
+			v := get(id, i)
 			env.Records = append(env.Records, v)
 			env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 		}
@@ -477,7 +532,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 		}
 		for i, id := range j.in.Records {
 			if k := j.kind(i); int(k) < len(jr.needKind) && jr.needKind[k] {
-				v := get(id)
+				v := get(id, i)
 				// The list of a kind reuses the memory of the last
 				// instance's: nothing keeps an instance's env after it
 				// is judged.
@@ -517,7 +572,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *Inst
 			if want&(fieldEvidence|1<<e.Role) == 0 || dup[e.Record] {
 				continue
 			}
-			v := get(e.Record)
+			v := get(e.Record, -1)
 			if want&fieldEvidence != 0 {
 				sv.Evidence = append(sv.Evidence, v)
 			}
