@@ -3,6 +3,7 @@ package rules
 import (
 	"reflect"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/ast"
@@ -42,10 +43,97 @@ type fastCtx struct {
 	env *InstanceEnv
 	// ptr holds the current element of each enclosing predicate.
 	ptr []any
-	// scratch holds a helper's argument converted to records.
+	// scratch holds a helper's argument converted to records; bufs are
+	// buffers of records free for takeBuf.
 	scratch []*RecordView
+	bufs    [][]*RecordView
 	// mem counts the array elements built, against the VM's budget.
 	mem int
+	// vars are the variables of the invariant being evaluated, which
+	// vars.name reads (Invariant.setVars); mapped is true when env.Vars
+	// holds them too.
+	vars   []boundVar
+	mapped bool
+	// lazy, when set, loads the record views built with only their kind
+	// and ID (judge.env): the fast path loads a view before it reads
+	// anything else of it, and all of them before record values go where
+	// it does not follow what is read of them (the VM, a helper, expr's
+	// runtime). Nil: every view is whole.
+	lazy viewLoader
+}
+
+// viewLoader decodes the fields of lazily built record views. A view
+// not loaded yet has its Kind and ID, and no Keys map.
+type viewLoader interface {
+	load(r *RecordView)
+	loadAll()
+}
+
+// loaded returns r with all its fields.
+func (c *fastCtx) loaded(r *RecordView) *RecordView {
+	if r.Keys == nil && c.lazy != nil {
+		c.lazy.load(r)
+	}
+	return r
+}
+
+// loadAll loads every view of the env.
+func (c *fastCtx) loadAll() {
+	if c.lazy != nil {
+		c.lazy.loadAll()
+	}
+}
+
+// loadList loads the views of a list a helper reads.
+func (c *fastCtx) loadList(recs []*RecordView) {
+	if c.lazy == nil {
+		return
+	}
+	for _, r := range recs {
+		if r != nil {
+			c.loaded(r)
+		}
+	}
+}
+
+// plain loads every view unless a and b are plain values, before they
+// go to one of expr's runtime functions, which may read a record whole
+// (runtime.Equal compares two with reflect.DeepEqual).
+func (c *fastCtx) plain(a, b any) {
+	if c.lazy == nil || isPlain(a) && isPlain(b) {
+		return
+	}
+	c.loadAll()
+}
+
+func isPlain(v any) bool {
+	switch v.(type) {
+	case nil, string, int, int64, float64, bool, time.Time, time.Duration:
+		return true
+	}
+	return false
+}
+
+// varMap returns env.Vars holding the variables bound in c, filling it
+// if it does not yet.
+func (c *fastCtx) varMap(env *InstanceEnv) map[string]any {
+	if !c.mapped {
+		setVarMap(env, c.vars)
+		c.mapped = true
+	}
+	return env.Vars
+}
+
+// lookupVar is vars.name: the variable's value, nil when the invariant
+// has none of that name (a missing key of env.Vars). An invariant has a
+// few variables: a list searched beats a map.
+func (c *fastCtx) lookupVar(name string) any {
+	for i := range c.vars {
+		if c.vars[i].name == name {
+			return c.vars[i].val
+		}
+	}
+	return nil
 }
 
 // bailout is the panic value that abandons a fast evaluation.
@@ -212,7 +300,7 @@ func fastIdent(name string) (fastFn, bool) {
 	case "steps":
 		return func(c *fastCtx) any { return c.env.Steps }, true
 	case "vars":
-		return func(c *fastCtx) any { return c.env.Vars }, true
+		return func(c *fastCtx) any { return c.varMap(c.env) }, true
 	}
 	return nil, false
 }
@@ -231,7 +319,7 @@ func withDeref(n ast.Node, fn fastFn) fastFn {
 	if !needsDeref(n) {
 		return fn
 	}
-	return func(c *fastCtx) any { return derefValue(fn(c)) }
+	return func(c *fastCtx) any { return derefValue(c, fn(c)) }
 }
 
 func needsDeref(n ast.Node) bool {
@@ -245,8 +333,9 @@ func needsDeref(n ast.Node) bool {
 	return false
 }
 
-// derefValue is expr's deref.Interface.
-func derefValue(v any) any {
+// derefValue is expr's deref.Interface (a record is copied whole, so
+// loaded first).
+func derefValue(c *fastCtx, v any) any {
 	switch x := v.(type) {
 	case nil:
 		return nil
@@ -256,7 +345,7 @@ func derefValue(v any) any {
 		if x == nil {
 			return nil
 		}
-		return *x
+		return *c.loaded(x)
 	case *StepView:
 		if x == nil {
 			return nil
@@ -296,7 +385,7 @@ func fastMember(n *ast.MemberNode) (fastFn, bool) {
 		o := obj(c)
 		switch p := prop(c).(type) {
 		case string:
-			return fetchName(o, p)
+			return fetchName(c, o, p)
 		case int:
 			return fetchIndex(o, p)
 		}
@@ -314,7 +403,7 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 		case "steps":
 			return func(c *fastCtx) any { return c.env.Steps[name] }
 		case "vars":
-			return func(c *fastCtx) any { return c.env.Vars[name] }
+			return func(c *fastCtx) any { return c.lookupVar(name) }
 		case "by_kind":
 			return func(c *fastCtx) any { return c.env.ByKind[name] }
 		}
@@ -337,15 +426,20 @@ func fastNamed(n *ast.MemberNode, obj fastFn, name string) fastFn {
 		}
 	}
 	if get := recordGetter(name); get != nil {
+		// A view's kind and ID are there before it is loaded.
+		load := name != "kind" && name != "id"
 		return func(c *fastCtx) any {
 			o := obj(c)
 			if r, ok := o.(*RecordView); ok && r != nil {
+				if load {
+					c.loaded(r)
+				}
 				return get(r)
 			}
-			return fetchName(o, name)
+			return fetchName(c, o, name)
 		}
 	}
-	return func(c *fastCtx) any { return fetchName(obj(c), name) }
+	return func(c *fastCtx) any { return fetchName(c, obj(c), name) }
 }
 
 // stepGetter returns the accessor of a step's field, or nil.
@@ -367,6 +461,79 @@ func stepGetter(name string) func(*StepView) any {
 		return func(s *StepView) any { return s.Evidence }
 	}
 	return nil
+}
+
+// stepListGetter returns the accessor of a step's list of records, or nil.
+func stepListGetter(name string) func(*StepView) []*RecordView {
+	switch name {
+	case "requested":
+		return func(s *StepView) []*RecordView { return s.Requested }
+	case "succeeded":
+		return func(s *StepView) []*RecordView { return s.Succeeded }
+	case "failed":
+		return func(s *StepView) []*RecordView { return s.Failed }
+	case "unknown":
+		return func(s *StepView) []*RecordView { return s.Unknown }
+	case "evidence":
+		return func(s *StepView) []*RecordView { return s.Evidence }
+	}
+	return nil
+}
+
+// fastRecordSeq is fastRecordList, and also takes list ?? [] (the usual
+// by_kind.order ?? []), for the builtins and helpers that go over a list:
+// for them, an empty list and none are the same. (Not for ?? itself: a
+// nil list and [] are not.)
+func fastRecordSeq(n ast.Node) func(*fastCtx) []*RecordView {
+	if b, ok := n.(*ast.BinaryNode); ok && b.Operator == "??" {
+		if a, ok := b.Right.(*ast.ArrayNode); ok && len(a.Nodes) == 0 {
+			return fastRecordList(b.Left)
+		}
+		return nil
+	}
+	return fastRecordList(n)
+}
+
+// fastRecordList compiles a node that is one of the env's own lists of
+// records — steps.capture_payment.succeeded, by_kind.order — to a
+// function that returns it as it is: the builtins and helpers that go
+// over a list take it so, where the value fastCompile returns would be
+// boxed in an interface, which allocates. The same values, the same
+// bailouts as fastNamed's. Nil for any other node.
+func fastRecordList(n ast.Node) func(*fastCtx) []*RecordView {
+	m, ok := n.(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return nil
+	}
+	name, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		return nil
+	}
+	if id, ok := m.Node.(*ast.IdentifierNode); ok && id.Value == "by_kind" {
+		kind := name.Value
+		return func(c *fastCtx) []*RecordView { return c.env.ByKind[kind] }
+	}
+	inner, ok := m.Node.(*ast.MemberNode)
+	if !ok || inner.Optional || inner.Method {
+		return nil
+	}
+	id, ok := inner.Node.(*ast.IdentifierNode)
+	if !ok || id.Value != "steps" {
+		return nil
+	}
+	step, ok := inner.Property.(*ast.StringNode)
+	get := stepListGetter(name.Value)
+	if !ok || get == nil {
+		return nil
+	}
+	stepName := step.Value
+	return func(c *fastCtx) []*RecordView {
+		sv := c.env.Steps[stepName]
+		if sv == nil {
+			bail()
+		}
+		return get(sv)
+	}
 }
 
 // recordGetter returns the accessor of a record's field, or nil.
@@ -428,6 +595,19 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 		}
 		name := p.Value
 		if inner, ok := n.Node.(*ast.MemberNode); ok && !inner.Optional && !inner.Method {
+			if id, ok := inner.Node.(*ast.IdentifierNode); ok && id.Value == "steps" && name == "state" {
+				if step, ok := inner.Property.(*ast.StringNode); ok {
+					// steps.refund_payment.state
+					stepName := step.Value
+					return func(c *fastCtx) string {
+						sv := c.env.Steps[stepName]
+						if sv == nil {
+							bail()
+						}
+						return sv.State
+					}
+				}
+			}
 			if k, ok := inner.Property.(*ast.StringNode); ok && (k.Value == "keys" || k.Value == "attrs") {
 				// record.keys.charge_id, record.attrs.reason
 				rec, ok := fastCompile(inner.Node)
@@ -436,7 +616,7 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 				}
 				keys := k.Value == "keys"
 				return func(c *fastCtx) string {
-					r := recordOf(rec(c))
+					r := c.loaded(recordOf(rec(c)))
 					if keys {
 						return r.Keys[name]
 					}
@@ -452,9 +632,31 @@ func fastStr(n ast.Node) func(*fastCtx) string {
 		if !ok {
 			return nil
 		}
-		return func(c *fastCtx) string { return get(recordOf(rec(c))) }
+		if name == "kind" {
+			// there before the view is loaded
+			return func(c *fastCtx) string { return get(recordOf(rec(c))) }
+		}
+		return func(c *fastCtx) string { return get(c.loaded(recordOf(rec(c)))) }
 	}
 	return nil
+}
+
+// fastInt compiles a record's amount (vars.order.amount) to a function
+// that returns it without boxing it, which allocates; it gives up where
+// the value is not a record's. Nil for any other node.
+func fastInt(n ast.Node) func(*fastCtx) int64 {
+	m, ok := n.(*ast.MemberNode)
+	if !ok || m.Optional || m.Method {
+		return nil
+	}
+	if p, ok := m.Property.(*ast.StringNode); !ok || p.Value != "amount" {
+		return nil
+	}
+	rec, ok := fastCompile(m.Node)
+	if !ok {
+		return nil
+	}
+	return func(c *fastCtx) int64 { return c.loaded(recordOf(rec(c))).Amount }
 }
 
 // recordOf is a record value, or gives up.
@@ -472,7 +674,7 @@ func recordOf(v any) *RecordView {
 }
 
 // fetchName is runtime.Fetch with a name, for the env's own types.
-func fetchName(o any, name string) any {
+func fetchName(c *fastCtx, o any, name string) any {
 	switch x := o.(type) {
 	case map[string]*StepView:
 		return x[name]
@@ -493,7 +695,7 @@ func fetchName(o any, name string) any {
 		if x == nil {
 			bail()
 		}
-		return recordField(x, name)
+		return recordField(c.loaded(x), name)
 	case RecordView:
 		return recordField(&x, name)
 	}
@@ -593,7 +795,25 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		arg := args[0]
 		a := n.Arguments[0]
 		if a.Type().Kind() == reflect.Ptr || a.Type().Kind() == reflect.Interface {
-			arg = func(c *fastCtx) any { return derefValue(args[0](c)) }
+			arg = func(c *fastCtx) any { return derefValue(c, args[0](c)) }
+		}
+		if recs := fastRecordSeq(a); recs != nil {
+			switch n.Name {
+			case "len":
+				return func(c *fastCtx) any { return len(recs(c)) }, true
+			case "first", "last":
+				first := n.Name == "first"
+				return func(c *fastCtx) any {
+					l := recs(c)
+					switch {
+					case len(l) == 0:
+						return nil
+					case first:
+						return l[0]
+					}
+					return l[len(l)-1]
+				}, true
+			}
 		}
 		switch n.Name {
 		case "len":
@@ -614,6 +834,14 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		return nil, false
 	}
 	list, pred := withDeref(n.Arguments[0], args[0]), args[1]
+	items := func(c *fastCtx) seq { return elems(list(c)) }
+	if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
+		// One of the env's lists, taken without boxing it.
+		items = func(c *fastCtx) seq {
+			l := recs(c)
+			return seq{recs: l, n: len(l)}
+		}
+	}
 	test := func(c *fastCtx, e any) bool {
 		c.ptr = append(c.ptr, e)
 		b := asBool(pred(c))
@@ -623,7 +851,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 	switch n.Name {
 	case "filter":
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			var out []any
 			for i := 0; i < s.n; i++ {
 				if e := s.at(i); test(c, e) {
@@ -641,7 +869,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		// Throws, finding nothing is an error.
 		last, throws := n.Name == "findLast", n.Throws
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			for k := 0; k < s.n; k++ {
 				i := k
 				if last {
@@ -663,7 +891,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		}
 		one := n.Name == "one"
 		return func(c *fastCtx) any {
-			s := elems(list(c))
+			s := items(c)
 			count := 0
 			for i := 0; i < s.n; i++ {
 				if test(c, s.at(i)) {
@@ -689,7 +917,7 @@ func fastBuiltin(n *ast.BuiltinNode) (fastFn, bool) {
 		stopOn, result = true, false
 	}
 	return func(c *fastCtx) any {
-		s := elems(list(c))
+		s := items(c)
 		for i := 0; i < s.n; i++ {
 			if test(c, s.at(i)) == stopOn {
 				return result
@@ -758,6 +986,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		for i, fn := range args[1:] {
 			vals[i+1] = fn(c)
 		}
+		c.loadAll()
 		out, err := f(vals...)
 		if err != nil {
 			bail()
@@ -784,6 +1013,35 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		core = sumAmounts
 	}
 	if core != nil {
+		if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
+			// distinct(steps.refund_payment.succeeded, "refund_id")
+			return func(c *fastCtx) any {
+				l := recs(c)
+				c.loadList(l)
+				out, err := core(l)
+				if err != nil {
+					bail()
+				}
+				return out
+			}, true
+		}
+		if filter := fastFilterRecords(n.Arguments[0]); filter != nil {
+			// distinct(filter(steps.capture_payment.succeeded, .kind ==
+			// "charge"), "charge_id"): the records filter keeps go to the
+			// helper in a buffer of the context, not in the []any filter
+			// returns, which the helper would convert back. The helpers
+			// keep nothing of their argument.
+			return func(c *fastCtx) any {
+				buf := filter(c, c.takeBuf())
+				c.loadList(buf)
+				out, err := core(buf)
+				c.putBuf(buf)
+				if err != nil {
+					bail()
+				}
+				return out
+			}, true
+		}
 		list := args[0]
 		return func(c *fastCtx) any {
 			v := list(c)
@@ -791,6 +1049,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 			if !ok {
 				return generic(c, v)
 			}
+			c.loadList(recs)
 			out, err := core(recs)
 			if err != nil {
 				bail()
@@ -800,6 +1059,55 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 	}
 	return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
 }
+
+// fastFilterRecords compiles filter(list, predicate) over one of the
+// env's lists of records (fastRecordSeq) to a function that appends the
+// records it keeps to buf, as filter's fast path and the VM keep them and
+// count them against the memory budget; nil for any other node.
+func fastFilterRecords(n ast.Node) func(c *fastCtx, buf []*RecordView) []*RecordView {
+	b, ok := n.(*ast.BuiltinNode)
+	if !ok || b.Name != "filter" || b.Map != nil || len(b.Arguments) != 2 {
+		return nil
+	}
+	p, ok := b.Arguments[1].(*ast.PredicateNode)
+	if !ok {
+		return nil
+	}
+	recs := fastRecordSeq(b.Arguments[0])
+	if recs == nil {
+		return nil
+	}
+	pred, ok := fastCompile(p.Node)
+	if !ok {
+		return nil
+	}
+	return func(c *fastCtx, buf []*RecordView) []*RecordView {
+		for _, r := range recs(c) {
+			c.ptr = append(c.ptr, r)
+			keep := asBool(pred(c))
+			c.ptr = c.ptr[:len(c.ptr)-1]
+			if keep {
+				buf = append(buf, r)
+			}
+		}
+		c.grow(len(buf))
+		return buf
+	}
+}
+
+// takeBuf returns an empty buffer of records that only the caller uses
+// until it gives it back (putBuf): a predicate may call a helper that
+// takes one too.
+func (c *fastCtx) takeBuf() []*RecordView {
+	if n := len(c.bufs); n > 0 {
+		b := c.bufs[n-1]
+		c.bufs = c.bufs[:n-1]
+		return b[:0]
+	}
+	return nil
+}
+
+func (c *fastCtx) putBuf(b []*RecordView) { c.bufs = append(c.bufs, b[:0]) }
 
 // records is a list of records as the helpers take it, in scratch memory
 // when it must be converted; false for anything else (nil, one record),
@@ -832,7 +1140,11 @@ func fastUnary(n *ast.UnaryNode) (fastFn, bool) {
 	case "!", "not":
 		return func(c *fastCtx) any { return !asBool(fn(c)) }, true
 	case "-":
-		return func(c *fastCtx) any { return runtime.Negate(fn(c)) }, true
+		return func(c *fastCtx) any {
+			v := fn(c)
+			c.plain(v, nil)
+			return runtime.Negate(v)
+		}, true
 	}
 	return nil, false
 }
@@ -866,7 +1178,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 					return (x == nil) == eq
 				}
 				if deref {
-					v = derefValue(v)
+					v = derefValue(c, v)
 				}
 				return runtime.IsNil(v) == eq
 			}, true
@@ -878,27 +1190,60 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 			eq := op == "=="
 			return func(c *fastCtx) any { return (ls(c) == rs(c)) == eq }, true
 		}
+		// Two amounts too (runtime.Equal of two int64 is ==).
+		if li, ri := fastInt(n.Left), fastInt(n.Right); li != nil && ri != nil {
+			eq := op == "=="
+			return func(c *fastCtx) any { return (li(c) == ri(c)) == eq }, true
+		}
 	}
 	l, r = withDeref(n.Left, l), withDeref(n.Right, r)
 	switch op {
 	case "==":
-		return func(c *fastCtx) any { return equal(l(c), r(c)) }, true
+		return func(c *fastCtx) any { return equal(c, l(c), r(c)) }, true
 	case "!=":
-		return func(c *fastCtx) any { return !equal(l(c), r(c)) }, true
+		return func(c *fastCtx) any { return !equal(c, l(c), r(c)) }, true
 	case "<":
-		return func(c *fastCtx) any { return runtime.Less(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Less(a, b)
+		}, true
 	case "<=":
-		return func(c *fastCtx) any { return runtime.LessOrEqual(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.LessOrEqual(a, b)
+		}, true
 	case ">":
-		return func(c *fastCtx) any { return runtime.More(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.More(a, b)
+		}, true
 	case ">=":
-		return func(c *fastCtx) any { return runtime.MoreOrEqual(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.MoreOrEqual(a, b)
+		}, true
 	case "+":
-		return func(c *fastCtx) any { return runtime.Add(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Add(a, b)
+		}, true
 	case "-":
-		return func(c *fastCtx) any { return runtime.Subtract(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Subtract(a, b)
+		}, true
 	case "*":
-		return func(c *fastCtx) any { return runtime.Multiply(l(c), r(c)) }, true
+		return func(c *fastCtx) any {
+			a, b := l(c), r(c)
+			c.plain(a, b)
+			return runtime.Multiply(a, b)
+		}, true
 	case "&&", "and":
 		return func(c *fastCtx) any {
 			if !asBool(l(c)) {
@@ -914,6 +1259,16 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 			return asBool(r(c))
 		}, true
 	case "??":
+		if recs := fastRecordList(n.Left); recs != nil {
+			// by_kind.order ?? []: runtime.IsNil of a list is whether
+			// it is nil, no reflection needed.
+			return func(c *fastCtx) any {
+				if l := recs(c); l != nil {
+					return l
+				}
+				return r(c)
+			}, true
+		}
 		return func(c *fastCtx) any {
 			if v := l(c); !runtime.IsNil(v) {
 				return v
@@ -928,6 +1283,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 				if xs, ok := list.([]string); ok {
 					return slices.Contains(xs, s)
 				}
+				c.plain(list, nil)
 				return runtime.In(s, list)
 			}, true
 		}
@@ -943,6 +1299,7 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 					return false
 				}
 			}
+			c.plain(needle, list)
 			return runtime.In(needle, list)
 		}, true
 	}
@@ -950,11 +1307,12 @@ func fastBinary(n *ast.BinaryNode) (fastFn, bool) {
 }
 
 // equal is runtime.Equal, with the common string case first.
-func equal(a, b any) bool {
+func equal(c *fastCtx, a, b any) bool {
 	if x, ok := a.(string); ok {
 		if y, ok := b.(string); ok {
 			return x == y
 		}
 	}
+	c.plain(a, b)
 	return runtime.Equal(a, b)
 }

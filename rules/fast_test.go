@@ -107,6 +107,46 @@ var fastCases = []string{
 	`records[0].time >= records[-1].time`,
 	`vars.order.amount <= total(vars.charges)`,
 	`vars.order.currency != vars.charges[0].currency`,
+	// the env's own lists, taken unboxed (fastRecordList), and
+	// distinct/ids/total over a filter of them (fastFilterRecords)
+	`len(steps.capture_payment.succeeded)`,
+	`len(by_kind.nothing)`,
+	`first(steps.refund_payment.succeeded)`,
+	`last(by_kind.charge)`,
+	`first(steps.no_such_step.failed)`,
+	`count(steps.capture_payment.evidence, .amount > 0)`,
+	`any(by_kind.refund, .kind == "refund")`,
+	`all(steps.no_such_step.succeeded, .has_amount)`,
+	`filter(steps.capture_payment.succeeded, .amount > 100)[0]`,
+	`filter(by_kind.charge, .amount > 100)`,
+	`none(steps.refund_payment.requested, vars.order)`,
+	`by_kind.order ?? []`,
+	`by_kind.nothing ?? "none"`,
+	`steps.no_such_step.succeeded ?? []`,
+	`total(by_kind.charge)`,
+	`ids(steps.capture_payment.failed, "charge_id")`,
+	`distinct(filter(steps.refund_payment.failed, .kind == "refund"), "refund_id")`,
+	`total(filter(by_kind.charge, .currency == "EUR"))`,
+	`ids(filter(steps.capture_payment.succeeded, .has_amount), "charge_id")`,
+	`distinct(filter(steps.no_such_step.succeeded, .has_amount), "charge_id")`,
+	`distinct(filter(steps.capture_payment.succeeded, vars.order), "charge_id")`,
+	`distinct(filter(steps.capture_payment.succeeded, len(distinct(filter(steps.refund_payment.succeeded, .keys.charge_id == "ch_1"), "refund_id")) > 0), "charge_id")`,
+	`total(filter(steps.capture_payment.succeeded, any(ids(filter(steps.refund_payment.succeeded, .has_amount), "charge_id"), # == "ch_2")))`,
+	`len(by_kind.nothing ?? [])`,
+	`last(by_kind.charge ?? [])`,
+	`count(by_kind.charge ?? [], .has_amount)`,
+	`distinct(by_kind.refund ?? [], "refund_id")`,
+	`total(filter(by_kind.nothing ?? [], .has_amount))`,
+	`(by_kind.nothing ?? []) ?? "x"`,
+	`(by_kind.order ?? []) ?? "x"`,
+	// strings and amounts compared unboxed
+	`steps.refund_payment.state == "compensated"`,
+	`steps.no_such_step.state != "x"`,
+	`steps.capture_payment.state == outcome`,
+	`vars.order.amount != first(records).amount`,
+	`records[0].amount == vars.missing.amount`,
+	`vars.order.amount == vars.order.amount`,
+	`vars.charges[1].amount == records[-1].amount`,
 }
 
 // TestFastMatchesVM runs every case on generated instances on the VM and
@@ -157,6 +197,7 @@ func TestFastMatchesVM(t *testing.T) {
 			if werr == nil {
 				vmOK++
 			}
+			bindVars(ctx, env)
 			got, ok := f.run(ctx, env)
 			if !ok {
 				bailed++
@@ -170,11 +211,112 @@ func TestFastMatchesVM(t *testing.T) {
 			if !reflect.DeepEqual(got, want) || reflect.TypeOf(got) != reflect.TypeOf(want) {
 				t.Errorf("%s, instance %d: fast path %#v (%T), VM %#v (%T)", src, i, got, got, want, want)
 			}
+			// Again with views holding only their kind and ID until
+			// the fast path loads them, as the judge builds them.
+			lenv, loader := lazyEnv(env)
+			bindVars(ctx, lenv)
+			ctx.lazy = loader
+			got, ok = f.run(ctx, lenv)
+			ctx.lazy = nil
+			if !ok {
+				continue // it may give up on lazy views where it did not
+			}
+			loader.loadAll() // to compare the records got with the VM's
+			if !reflect.DeepEqual(got, want) || reflect.TypeOf(got) != reflect.TypeOf(want) {
+				t.Errorf("%s, instance %d, lazy views: fast path %#v (%T), VM %#v (%T)", src, i, got, got, want, want)
+			}
 		}
 		if answered == 0 && vmOK > 0 {
 			t.Errorf("%s: the fast path gave up on all %d instances", src, bailed)
 		}
 	}
+}
+
+// copyLoader loads the views of lazyEnv from the originals.
+type copyLoader struct {
+	orig  map[*RecordView]*RecordView
+	views []*RecordView
+}
+
+func (l *copyLoader) load(r *RecordView) { *r = *l.orig[r] }
+
+func (l *copyLoader) loadAll() {
+	for _, v := range l.views {
+		if v.Keys == nil {
+			l.load(v)
+		}
+	}
+}
+
+// lazyEnv copies env with views holding only their kind and ID until
+// loaded, as judge.env builds them for the fast path (variables
+// included: they hold views of the env).
+func lazyEnv(env *InstanceEnv) (*InstanceEnv, *copyLoader) {
+	l := &copyLoader{orig: map[*RecordView]*RecordView{}}
+	copies := map[*RecordView]*RecordView{}
+	view := func(r *RecordView) *RecordView {
+		if r == nil {
+			return nil
+		}
+		if v, ok := copies[r]; ok {
+			return v
+		}
+		v := &RecordView{RecordEnv: RecordEnv{Kind: r.Kind}, ID: r.ID}
+		copies[r], l.orig[v] = v, r
+		l.views = append(l.views, v)
+		return v
+	}
+	list := func(rs []*RecordView) []*RecordView {
+		if rs == nil {
+			return nil
+		}
+		out := make([]*RecordView, len(rs))
+		for i, r := range rs {
+			out[i] = view(r)
+		}
+		return out
+	}
+	out := &InstanceEnv{Root: env.Root, Outcome: env.Outcome, Records: list(env.Records),
+		ByKind: map[string][]*RecordView{}, Steps: map[string]*StepView{}}
+	for k, rs := range env.ByKind {
+		out.ByKind[k] = list(rs)
+	}
+	for k, s := range env.Steps {
+		c := *s
+		c.Requested, c.Succeeded, c.Failed, c.Unknown, c.Evidence = list(s.Requested), list(s.Succeeded), list(s.Failed), list(s.Unknown), list(s.Evidence)
+		out.Steps[k] = &c
+	}
+	if env.Vars != nil {
+		out.Vars = map[string]any{}
+		for k, v := range env.Vars {
+			switch x := v.(type) {
+			case []*RecordView:
+				v = list(x)
+			case *RecordView:
+				v = view(x)
+			case []any:
+				c := make([]any, len(x))
+				for i, e := range x {
+					if r, ok := e.(*RecordView); ok {
+						e = view(r)
+					}
+					c[i] = e
+				}
+				v = c
+			}
+			out.Vars[k] = v
+		}
+	}
+	return out, l
+}
+
+// bindVars binds env.Vars in ctx, as Invariant.setVars does.
+func bindVars(ctx *fastCtx, env *InstanceEnv) {
+	ctx.vars = ctx.vars[:0]
+	for name, v := range env.Vars {
+		ctx.vars = append(ctx.vars, boundVar{name, v})
+	}
+	ctx.mapped = true
 }
 
 // TestFastMemoryBudget: the VM refuses to build more than its memory
@@ -185,10 +327,12 @@ func TestFastMemoryBudget(t *testing.T) {
 	for i := range 1001 {
 		env.Records = append(env.Records, &RecordView{ID: record.ID(i), RecordEnv: RecordEnv{Kind: "charge", Amount: 1, HasAmount: true}})
 	}
+	env.ByKind["charge"] = env.Records
 	var machine vm.VM
 	for _, src := range []string{
 		`all(records, any(filter(records, .kind == "charge"), .amount > 0))`, // 1001 x 1001 elements
 		`all(records, len([1, 2, 3]) == 3)`,                                  // 3,003
+		`all(records, len(distinct(filter(by_kind.charge, .amount > 0), "charge_id")) >= 0)`,
 	} {
 		p, err := expr.Compile(src, options()...)
 		if err != nil {
@@ -358,4 +502,71 @@ func randomEnv(rng *rand.Rand, n int) *InstanceEnv {
 		}
 	}
 	return env
+}
+
+// TestInvariantsFastMatchVM evaluates whole invariants — shared
+// variables, when and expr — as the judge does (variables bound for the
+// fast path, env.Vars filled only for the VM or a program reading vars
+// whole) and on the VM alone, with env.Vars set as it always was: the
+// outcomes and errors must be the same.
+func TestInvariantsFastMatchVM(t *testing.T) {
+	m := &Model{}
+	for i, c := range []InvariantConfig{
+		{Vars: map[string]string{
+			"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+			"refunds": `distinct(filter(steps.refund_payment.succeeded, .kind == "refund"), "refund_id")`,
+		}, When: `len(vars.charges) > 1`, Expr: `len(uncovered(vars.charges, vars.refunds, "charge_id")) <= 1`},
+		{Vars: map[string]string{
+			"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`,
+			"order":   `first(by_kind.order ?? [])`,
+		}, When: `len(vars.charges) == 1 && vars.order != nil && vars.order.has_amount && vars.charges[0].has_amount`,
+			Expr: `vars.charges[0].amount == vars.order.amount && vars.charges[0].currency == vars.order.currency`},
+		// vars read whole, by a computed name, or not defined
+		{Vars: map[string]string{"a": `len(records)`, "b": `root`}, Expr: `len(vars) == 2 && vars[vars.b] == nil && vars.c == nil`},
+		{Vars: map[string]string{"refunds": `distinct(steps.refund_payment.succeeded, "refund_id")`}, When: `"refunds" in vars`, Expr: `len(vars.refunds) < 2`},
+		// a variable and a condition the fast path does not take, and
+		// ones that fail on some instances
+		{Vars: map[string]string{"up": `upper(root)`, "first": `records[0].kind`}, Expr: `vars.up startsWith "O" || vars.first != "x"`},
+		{Vars: map[string]string{"env": `$env.root`}, When: `vars.env != ""`, Expr: `vars.missing == nil && records[1].amount >= 0`},
+		{Vars: map[string]string{"n": `len(records)`}, Expr: `vars.n`},
+		// the VM reading records the fast path has not loaded
+		{Vars: map[string]string{"total": `sum(map(records, .amount))`}, When: `vars.total > 2500`, Expr: `len(filter(map(records, .currency), # == "USD")) == 0`},
+		{Vars: map[string]string{"charges": `distinct(filter(steps.capture_payment.succeeded, .kind == "charge"), "charge_id")`}, Expr: `none(map(vars.charges, .currency), # == "USD")`},
+		{Vars: map[string]string{"n": `len(records)`}, When: `vars.n > 0`, Expr: `none(map(records, .currency), # == "USD")`},
+	} {
+		c.Code = "AMOUNT_MISMATCH"
+		inv, err := compileInvariant(c, m)
+		if err != nil {
+			t.Fatalf("invariant %d: %v", i, err)
+		}
+		m.Invariants = append(m.Invariants, inv)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var machine vm.VM
+	ctx := &fastCtx{}
+	var fastCache, lazyCache, vmCache varCache
+	for n := range 400 {
+		env := randomEnv(rng, n)
+		env.Vars = nil
+		fastCache.reset(len(m.vars))
+		vmCache.reset(len(m.vars))
+		for i, inv := range m.Invariants {
+			ctx.lazy = nil
+			got, gerr := inv.violated(m, env, &fastCache, &machine, ctx)
+			// and with views loaded only when read, as the judge builds
+			// them: a fresh env for each invariant, as one that falls
+			// back to the VM loads them all
+			lenv, loader := lazyEnv(env)
+			lazyCache.reset(len(m.vars))
+			ctx.lazy = loader
+			lazy, lerr := inv.violated(m, lenv, &lazyCache, &machine, ctx)
+			want, werr := inv.violated(m, env, &vmCache, &machine, nil)
+			if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Errorf("instance %d, invariant %d: fast path %v (%v), VM %v (%v)", n, i, got, gerr, want, werr)
+			}
+			if lazy != want || fmt.Sprint(lerr) != fmt.Sprint(werr) {
+				t.Errorf("instance %d, invariant %d: fast path on lazy views %v (%v), VM %v (%v)", n, i, lazy, lerr, want, werr)
+			}
+		}
+	}
 }

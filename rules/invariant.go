@@ -268,34 +268,78 @@ func compileMessage(s string) ([]messagePart, error) {
 	return parts, nil
 }
 
-// setVars evaluates (or takes from the cache) the invariant's variables
-// into env.Vars; with fast set, on the fast path where it can.
+// setVars evaluates (or takes from the cache) the invariant's variables.
+// With fast set, it runs them on the fast path where it can and binds
+// them in fast.vars, where the fast path reads vars.name: env.Vars, a map
+// cleared and filled per invariant, cost more than computing them. The
+// map is filled only when the VM or a fast program reading vars whole
+// needs it (fastCtx.varMap). Without fast, the values go to env.Vars.
 func (inv *Invariant) setVars(m *Model, env *InstanceEnv, cache *varCache, machine *vm.VM, fast *fastCtx) error {
-	if env.Vars == nil {
-		env.Vars = make(map[string]any, len(inv.vars))
+	var bound []boundVar
+	if fast != nil {
+		bound = fast.vars[:0]
+		fast.mapped = false
 	}
-	clear(env.Vars)
 	for _, v := range inv.vars {
 		if !cache.done[v.idx] {
 			sv := m.vars[v.idx]
-			out, err := runProgram(sv.prog, sv.fast, env, machine, fast)
-			if err != nil {
-				return fmt.Errorf("vars.%s: %w", v.name, err)
+			var out any
+			ok := false
+			if sv.fast != nil && fast != nil {
+				out, ok = sv.fast.run(fast, env)
+			}
+			if !ok {
+				// The VM sees in env.Vars the variables set before this
+				// one, as it always did, and whole records.
+				if fast != nil {
+					fast.loadAll()
+				}
+				setVarMap(env, bound)
+				var err error
+				if out, err = machine.Run(sv.prog, env); err != nil {
+					return fmt.Errorf("vars.%s: %w", v.name, err)
+				}
 			}
 			cache.vals[v.idx], cache.done[v.idx] = out, true
 		}
-		env.Vars[v.name] = cache.vals[v.idx]
+		bound = append(bound, boundVar{v.name, cache.vals[v.idx]})
 	}
+	if fast == nil {
+		setVarMap(env, bound)
+		return nil
+	}
+	fast.vars = bound
 	return nil
 }
 
+// boundVar is a variable of the invariant being evaluated and its value.
+type boundVar struct {
+	name string
+	val  any
+}
+
+// setVarMap sets env.Vars to the variables vars.
+func setVarMap(env *InstanceEnv, vars []boundVar) {
+	if env.Vars == nil {
+		env.Vars = make(map[string]any, len(vars))
+	}
+	clear(env.Vars)
+	for _, v := range vars {
+		env.Vars[v.name] = v.val
+	}
+}
+
 // runProgram runs p on the fast path when f and fast are set and it
-// gets there, and on the VM otherwise.
+// gets there, and on the VM otherwise, with env.Vars set to fast.vars.
 func runProgram(p *vm.Program, f *fastProg, env *InstanceEnv, machine *vm.VM, fast *fastCtx) (any, error) {
-	if f != nil && fast != nil {
-		if out, ok := f.run(fast, env); ok {
-			return out, nil
+	if fast != nil {
+		if f != nil {
+			if out, ok := f.run(fast, env); ok {
+				return out, nil
+			}
 		}
+		fast.varMap(env)
+		fast.loadAll()
 	}
 	return machine.Run(p, env)
 }

@@ -30,10 +30,18 @@ type Judger struct {
 	rec        record.Record
 	// keyMask: the key types invariants read (a bit per store key type)
 	keyMask uint64
-	// needKind: the kinds invariants read from by_kind, as symbols;
-	// needStep: per step, then per compensation, whether they read it.
-	needKind map[record.Sym]bool
-	needStep []bool
+	// needKind: the kinds invariants read from by_kind, indexed by
+	// symbol (a slice: it is looked up for every record);
+	// needStep: per step, then per compensation, whether they read it;
+	// needRoles: which of its lists (envNeeds.stepFields).
+	needKind  []bool
+	needStep  []bool
+	needRoles []uint8
+	// dead is the symbol of the dead letter kind once the store has it:
+	// an interned symbol never changes, and looking it up for every
+	// instance took a read lock shared by all the judging goroutines.
+	dead    record.Sym
+	hasDead bool
 	// Partial, when set, names a source producing records of the kinds
 	// invariant i reads (Invariant.ReadsKinds) that read an instance
 	// starting at start only in part — it failed, or covers only from after
@@ -53,6 +61,43 @@ type envPool struct {
 	vars  varCache
 	rec   record.Record
 	built []builtView
+	// kindBuf holds the lists of by_kind, by kind symbol, for reuse.
+	kindBuf [][]*RecordView
+	// nv views are built for this instance; lazy: some may hold only
+	// their kind and ID until load decodes the record, with st, keyMask
+	// and attrs, into the maps of keys and attributes maps[nmaps].
+	nv, nmaps int
+	lazy      bool
+	maps      [][2]map[string]string
+	st        *record.Store
+	keyMask   uint64
+	attrs     bool
+}
+
+// lazyRecords is the size of the largest instance whose views are built
+// lazily: finding the kind of a step's evidence searches the instance's
+// records.
+const lazyRecords = 32
+
+// load decodes the record of view v (v.ID) into it.
+func (p *envPool) load(v *RecordView) {
+	if p.nmaps == len(p.maps) {
+		p.maps = append(p.maps, [2]map[string]string{{}, {}})
+	}
+	m := p.maps[p.nmaps]
+	p.nmaps++
+	p.st.GetPart(v.ID, &p.rec, p.keyMask, p.attrs)
+	v.Keys, v.Attrs = m[0], m[1] // fillEnv clears and fills them
+	fillEnv(&v.RecordEnv, &p.rec, p.keyMask != 0, p.attrs)
+}
+
+// loadAll loads every view of the instance not loaded yet.
+func (p *envPool) loadAll() {
+	for _, v := range p.views[:p.nv] {
+		if v.Keys == nil {
+			p.load(v)
+		}
+	}
 }
 
 type builtView struct {
@@ -68,17 +113,21 @@ func (m *Model) Judger(st *record.Store) *Judger {
 	}
 	if n := m.needs; n != nil {
 		jr.keyMask = n.keyTypes(st.KeyTypes())
-		jr.needKind = map[record.Sym]bool{}
 		for k := range n.kinds {
 			if sym, ok := st.Sym(k); ok {
+				if int(sym) >= len(jr.needKind) {
+					jr.needKind = append(jr.needKind, make([]bool, int(sym)+1-len(jr.needKind))...)
+				}
 				jr.needKind[sym] = true
 			}
 		}
 		for _, s := range m.Steps {
 			jr.needStep = append(jr.needStep, n.allSteps || n.steps[s.Name])
+			jr.needRoles = append(jr.needRoles, n.roles(s.Name))
 		}
 		for _, c := range m.Comps {
 			jr.needStep = append(jr.needStep, n.allSteps || n.steps[c.Name])
+			jr.needRoles = append(jr.needRoles, n.roles(c.Name))
 		}
 	}
 	return jr
@@ -255,10 +304,13 @@ func (j *judge) amountOf(r *saga.StepResult) string {
 
 // deadLetters flags dead letters whose step never succeeded.
 func (j *judge) deadLetters() {
-	dead, ok := j.st.Sym(record.KindDeadLetter)
-	if !ok {
-		return
+	jr := j.jr
+	if !jr.hasDead {
+		if jr.dead, jr.hasDead = j.st.Sym(record.KindDeadLetter); !jr.hasDead {
+			return
+		}
 	}
+	dead := jr.dead
 	// The first step each dead letter is evidence of (-1: none), found in
 	// one pass over the steps' evidence.
 	var stepOf map[record.ID]int
@@ -368,7 +420,11 @@ func (j *judge) invariants() {
 		return
 	}
 	jr, needs := j.jr, j.m.needs
-	env := j.env(&jr.pool, jr.keyMask, needs.attrs)
+	env := j.env(&jr.pool, jr.keyMask, needs.attrs, jr.needRoles)
+	jr.fast.lazy = nil
+	if jr.pool.lazy {
+		jr.fast.lazy = &jr.pool
+	}
 	jr.pool.vars.reset(len(j.m.vars))
 	var full *InstanceEnv // built when an invariant is violated
 	for i, inv := range j.m.Invariants {
@@ -380,7 +436,7 @@ func (j *judge) invariants() {
 		var ev []record.ID
 		if err == nil && bad {
 			if full == nil {
-				full = j.env(&jr.full, record.AllKeys, true)
+				full = j.env(&jr.full, record.AllKeys, true, nil)
 				jr.full.vars.reset(len(j.m.vars))
 			}
 			msg, ev, err = inv.explain(j.m, full, &jr.full.vars, &jr.vm)
@@ -397,36 +453,55 @@ func (j *judge) invariants() {
 
 // env builds what invariants see of the instance in pool p: only the
 // records and steps they read, with the keys in keyMask and the
-// attributes if attrs.
-func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
+// attributes if attrs. roles, when set, holds per step (then per
+// compensation) the lists of records to fill (envNeeds.stepFields): a
+// record in none of them is not read, and so not decoded. nil fills all,
+// for the messages and evidence of a violated invariant.
+func (j *judge) env(p *envPool, keyMask uint64, attrs bool, roles []uint8) *InstanceEnv {
 	jr, needs := j.jr, j.m.needs
 	env := &p.env
 	env.Root, env.Outcome, env.Records = j.in.Root, string(j.in.Outcome), env.Records[:0]
-	clear(env.Vars) // kept: a new map per instance cost more than the rest of setVars
+	// env.Vars is set before anything reads it (Invariant.setVars).
 	clear(env.ByKind)
 	clear(env.Steps)
-	nv := 0
-	view := func(id record.ID) *RecordView {
-		if nv == len(p.views) {
+	p.st, p.keyMask, p.attrs, p.nv, p.nmaps = j.st, keyMask, attrs, 0, 0
+	// In the env the fast path runs in, a small instance's views are
+	// built with only their kind, known from inference, and decoded
+	// when a program reads more of them (fastCtx.lazy): most steps'
+	// evidence is read only to filter it by kind, and decoding a record
+	// (a random access into the store) is most of building a view.
+	p.lazy = roles != nil && j.kinds != nil && len(j.in.Records) <= lazyRecords
+	// view builds the view of the record id, in.Records[i] (i < 0: not
+	// known).
+	view := func(id record.ID, i int) *RecordView {
+		if p.nv == len(p.views) {
 			p.views = append(p.views, &RecordView{})
 		}
-		v := p.views[nv]
-		nv++
-		j.st.GetPart(id, &p.rec, keyMask, attrs)
-		fillEnv(&v.RecordEnv, &p.rec, keyMask != 0, attrs)
+		v := p.views[p.nv]
+		p.nv++
+		if p.lazy {
+			if i < 0 {
+				i = slices.Index(j.in.Records, id)
+			}
+			if i >= 0 {
+				*v = RecordView{RecordEnv: RecordEnv{Kind: j.st.SymName(j.kinds[i])}, ID: id}
+				return v
+			}
+		}
 		v.ID = id
+		p.load(v)
 		return v
 	}
 	// The views built so far: few per instance, so a list searched from
 	// its end (evidence of one step comes together) beats a map.
 	p.built = p.built[:0]
 	var built map[record.ID]*RecordView // for the rare large instance
-	get := func(id record.ID) *RecordView {
+	get := func(id record.ID, at int) *RecordView {
 		if built != nil {
 			if v, ok := built[id]; ok {
 				return v
 			}
-			v := view(id)
+			v := view(id, at)
 			built[id] = v
 			return v
 		}
@@ -435,7 +510,7 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 				return p.built[i].v
 			}
 		}
-		v := view(id)
+		v := view(id, at)
 		p.built = append(p.built, builtView{id, v})
 		if len(p.built) > 32 {
 			built = make(map[record.ID]*RecordView, 2*len(p.built))
@@ -446,16 +521,27 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 		return v
 	}
 	if needs.allRecords {
-		for _, id := range j.in.Records {
-			v := get(id)
+		for i, id := range j.in.Records {
+			v := get(id, i)
 			env.Records = append(env.Records, v)
 			env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
 		}
 	} else if len(needs.kinds) > 0 {
+		if len(p.kindBuf) < len(jr.needKind) {
+			p.kindBuf = make([][]*RecordView, len(jr.needKind))
+		}
 		for i, id := range j.in.Records {
-			if jr.needKind[j.kind(i)] {
-				v := get(id)
-				env.ByKind[v.Kind] = append(env.ByKind[v.Kind], v)
+			if k := j.kind(i); int(k) < len(jr.needKind) && jr.needKind[k] {
+				v := get(id, i)
+				// The list of a kind reuses the memory of the last
+				// instance's: nothing keeps an instance's env after it
+				// is judged.
+				l, ok := env.ByKind[v.Kind]
+				if !ok {
+					l = p.kindBuf[k][:0]
+				}
+				l = append(l, v)
+				env.ByKind[v.Kind], p.kindBuf[k] = l, l
 			}
 		}
 	}
@@ -471,6 +557,10 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 		ns++
 		*sv = StepView{State: state, Attempts: attempts,
 			Requested: sv.Requested[:0], Succeeded: sv.Succeeded[:0], Failed: sv.Failed[:0], Unknown: sv.Unknown[:0], Evidence: sv.Evidence[:0]}
+		want := uint8(allFields)
+		if roles != nil {
+			want = roles[i]
+		}
 		var dup map[record.ID]bool // repeated deliveries are left out
 		for _, id := range dups {
 			if dup == nil {
@@ -479,11 +569,13 @@ func (j *judge) env(p *envPool, keyMask uint64, attrs bool) *InstanceEnv {
 			dup[id] = true
 		}
 		for _, e := range ev {
-			if dup[e.Record] {
+			if want&(fieldEvidence|1<<e.Role) == 0 || dup[e.Record] {
 				continue
 			}
-			v := get(e.Record)
-			sv.Evidence = append(sv.Evidence, v)
+			v := get(e.Record, -1)
+			if want&fieldEvidence != 0 {
+				sv.Evidence = append(sv.Evidence, v)
+			}
 			switch e.Role {
 			case saga.RoleRequested:
 				sv.Requested = append(sv.Requested, v)

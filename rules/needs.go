@@ -3,6 +3,8 @@ package rules
 import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+
+	"github.com/vitals-dev/vitals/saga"
 )
 
 // envNeeds says which parts of the instance environment invariants read,
@@ -11,6 +13,9 @@ type envNeeds struct {
 	allRecords bool // `records`, or by_kind with a computed kind
 	allSteps   bool // `steps` with a computed name
 	steps      map[string]bool
+	// stepFields are, per step, the lists of records read of it by name
+	// (steps.x.succeeded): a bit per saga.Role, and fieldEvidence.
+	stepFields map[string]uint8
 	kinds      map[string]bool
 	keys       bool // records' keys are read (.keys, distinct, ids)
 	// keyNames are the key types read by name (.keys.order_id, distinct(x,
@@ -21,7 +26,7 @@ type envNeeds struct {
 }
 
 func newEnvNeeds() *envNeeds {
-	return &envNeeds{steps: map[string]bool{}, kinds: map[string]bool{}, keyNames: map[string]bool{}}
+	return &envNeeds{steps: map[string]bool{}, stepFields: map[string]uint8{}, kinds: map[string]bool{}, keyNames: map[string]bool{}}
 }
 
 // add records what the expression src reads.
@@ -32,8 +37,16 @@ func (n *envNeeds) add(src string) {
 		n.everything()
 		return
 	}
-	v := &needsVisitor{n: n, bare: map[string]int{}, named: map[string]int{}}
+	v := &needsVisitor{n: n, bare: map[string]int{}, named: map[string]int{}, stepRefs: map[string]int{}, fieldRefs: map[string]int{}}
 	ast.Walk(&tree.Node, v)
+	// A step also used otherwise than by a field with a constant name
+	// (passed whole to a function, a field with a computed name) may have
+	// any of its lists read.
+	for s, refs := range v.stepRefs {
+		if refs > v.fieldRefs[s] {
+			n.stepFields[s] |= allFields
+		}
+	}
 	// An identifier also visited outside a member access with a constant
 	// name is used whole.
 	if v.bare["steps"] > v.named["steps"] {
@@ -54,6 +67,42 @@ type needsVisitor struct {
 	// keys counts .keys accesses, namedKeys those followed by a constant
 	// key name.
 	keys, namedKeys int
+	// stepRefs counts, per step, the accesses steps.x; fieldRefs those
+	// followed by a field with a constant name.
+	stepRefs, fieldRefs map[string]int
+}
+
+// The bits of envNeeds.stepFields: one per saga.Role (1<<role) for the
+// step's requested, succeeded, failed and unknown lists, and one for its
+// evidence list.
+const (
+	fieldEvidence = 1 << 4
+	allFields     = 1<<(saga.RoleUnknown+1) - 1 | fieldEvidence
+)
+
+// fieldBit is the bit of a step's field, 0 for those that hold no records.
+func fieldBit(name string) uint8 {
+	switch name {
+	case "requested":
+		return 1 << saga.RoleRequested
+	case "succeeded":
+		return 1 << saga.RoleSucceeded
+	case "failed":
+		return 1 << saga.RoleFailed
+	case "unknown":
+		return 1 << saga.RoleUnknown
+	case "evidence":
+		return fieldEvidence
+	}
+	return 0
+}
+
+// roles returns the stepFields bits of step s.
+func (n *envNeeds) roles(s string) uint8 {
+	if n.allSteps {
+		return allFields
+	}
+	return n.stepFields[s]
 }
 
 // wholeRecords: records are read whole, every key and attribute.
@@ -150,6 +199,13 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 				v.namedKeys++
 				v.n.keyNames[name.Value] = true
 			}
+			if id, ok := inner.Node.(*ast.IdentifierNode); ok && id.Value == "steps" {
+				if step, ok := inner.Property.(*ast.StringNode); ok {
+					// steps.capture_payment.succeeded
+					v.fieldRefs[step.Value]++
+					v.n.stepFields[step.Value] |= fieldBit(name.Value)
+				}
+			}
 		}
 		id, ok := x.Node.(*ast.IdentifierNode)
 		if !ok {
@@ -159,6 +215,7 @@ func (v *needsVisitor) Visit(node *ast.Node) {
 		case "steps":
 			v.named["steps"]++
 			v.n.steps[name.Value] = true
+			v.stepRefs[name.Value]++
 		case "by_kind":
 			v.named["by_kind"]++
 			v.n.kinds[name.Value] = true

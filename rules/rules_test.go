@@ -80,6 +80,40 @@ func TestEnvNeeds(t *testing.T) {
 	}
 }
 
+// TestEnvNeedsStepFields: only the lists of a step that expressions read
+// by name are filled; a step read any other way has all of them.
+func TestEnvNeedsStepFields(t *testing.T) {
+	const req, succ, failed, unknown = 1 << saga.RoleRequested, 1 << saga.RoleSucceeded, 1 << saga.RoleFailed, 1 << saga.RoleUnknown
+	for _, tt := range []struct {
+		src  []string
+		step string
+		want uint8
+	}{
+		{[]string{`steps.x.state == "y"`}, "x", 0},
+		{[]string{`distinct(steps.x.succeeded, "charge_id")`, `len(steps.x.failed) > 0`}, "x", succ | failed},
+		{[]string{`len(steps.x.requested) > 0 && steps.y.unknown == nil`}, "x", req},
+		{[]string{`len(steps.x.requested) > 0 && steps.y.unknown == nil`}, "y", unknown},
+		{[]string{`len(steps.x.evidence) > 0`}, "x", fieldEvidence},
+		{[]string{`steps.x?.succeeded != nil`}, "x", succ},
+		{[]string{`steps["x"]["failed"] != nil`}, "x", failed},
+		{[]string{`toJSON(steps.x) != ""`}, "x", allFields},
+		{[]string{`get(steps.x, "failed") != nil`}, "x", allFields},
+		{[]string{`steps.x[root] != nil`}, "x", allFields},
+		{[]string{`(steps.x ?? steps.y).failed != nil`}, "x", allFields},
+		{[]string{`len(steps.x.failed) > 0`, `let s = steps.x; s.state == "y"`}, "x", allFields},
+		{[]string{`steps[root].state == "x"`}, "x", allFields},
+		{[]string{`len($env.steps) > 0`}, "x", allFields},
+	} {
+		n := newEnvNeeds()
+		for _, src := range tt.src {
+			n.add(src)
+		}
+		if got := n.roles(tt.step); got != tt.want {
+			t.Errorf("%q: step %s fields %05b, want %05b", tt.src, tt.step, got, tt.want)
+		}
+	}
+}
+
 // TestEnvNeedsKeys: records' keys are decoded only for the key types
 // expressions name; a key read any other way decodes them all.
 func TestEnvNeedsKeys(t *testing.T) {
