@@ -451,7 +451,8 @@ func TestUUIDAt(t *testing.T) {
 		cases = append(cases, string(b))
 	}
 	for _, s := range cases {
-		if got, _ := findUUID(s); got != naive(s) {
+		var u [16]byte
+		if got := findUUID(s, &u); got != naive(s) {
 			t.Fatalf("findUUID(%q) = %d, want %d", s, got, naive(s))
 		}
 		// and every value survives its encoding
