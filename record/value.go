@@ -24,21 +24,22 @@ const (
 )
 
 // findUUID returns where the first canonical lower-case UUID starts in
-// s (or -1) and its 16 bytes. A UUID has a dash 8 bytes in, so only
-// dashes are candidates.
-func findUUID(s string) (int, [16]byte) {
+// s (or -1) and puts its 16 bytes in u. A UUID has a dash 8 bytes in, so
+// only dashes are candidates. (The bytes go through a pointer: returning
+// the array by value copied it twice on the way to the encoding.)
+func findUUID(s string, u *[16]byte) int {
 	for from := 8; from+28 <= len(s); {
 		j := strings.IndexByte(s[from:len(s)-27], '-')
 		if j < 0 {
-			return -1, [16]byte{}
+			return -1
 		}
 		i := from + j - 8
-		if u, ok := parseUUID(s[i:]); ok {
-			return i, u
+		if parseUUID(s[i:], u) {
+			return i
 		}
 		from += j + 1
 	}
-	return -1, [16]byte{}
+	return -1
 }
 
 // hexVal is the value of each lower-case hex digit; 0xff for any other
@@ -53,24 +54,30 @@ var hexVal = func() (t [256]byte) {
 	return t
 }()
 
-// uuidDigits are the offsets of the 32 hex digits of a canonical UUID.
-var uuidDigits = [32]uint8{0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17,
-	19, 20, 21, 22, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}
-
 // parseUUID reads the canonical lower-case UUID at the start of s (36
-// bytes or more) into its 16 bytes, in one pass.
-func parseUUID(s string) (u [16]byte, ok bool) {
+// bytes or more) into u, in one pass, and says whether there was one (u
+// holds garbage if not). Each group of hex digits is decoded by its own
+// loop over fixed bounds, which the compiler checks once rather than at
+// each digit (a table of the 32 digits' offsets took half as long again).
+func parseUUID(s string, u *[16]byte) bool {
 	s = s[:36]
 	if s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
-		return u, false
+		return false
 	}
 	var bad byte
-	for k := range u {
-		hi, lo := hexVal[s[uuidDigits[2*k]]], hexVal[s[uuidDigits[2*k+1]]]
-		bad |= hi | lo
-		u[k] = hi<<4 | lo&0x0f
+	pairs := func(dst []byte, src string) {
+		for k := range dst {
+			hi, lo := hexVal[src[2*k]], hexVal[src[2*k+1]]
+			bad |= hi | lo
+			dst[k] = hi<<4 | lo&0x0f
+		}
 	}
-	return u, bad&0xf0 == 0
+	pairs(u[0:4], s[0:8])
+	pairs(u[4:6], s[9:13])
+	pairs(u[6:8], s[14:18])
+	pairs(u[8:10], s[19:23])
+	pairs(u[10:16], s[24:36])
+	return bad&0xf0 == 0
 }
 
 const hexDigits = "0123456789abcdef"
@@ -78,7 +85,8 @@ const hexDigits = "0123456789abcdef"
 // appendValue encodes v (mode 0 or 2) onto b.
 func appendValue(b []byte, v string) []byte {
 	if len(v) >= 36 {
-		if i, u := findUUID(v); i >= 0 {
+		var u [16]byte
+		if i := findUUID(v, &u); i >= 0 {
 			b = binary.AppendUvarint(b, uint64(i)<<2|modeUUID)
 			b = append(b, v[:i]...)
 			b = append(b, u[:]...)
