@@ -272,9 +272,8 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string, bool) {
 			}
 			b.st.Get(e.Record, &b.rec)
 			prov := b.rec.Prov.String()
-			b.st.Keys(e.Record, func(t int, k record.KeyID) {
+			b.st.KeyValues(e.Record, func(t int, v string) {
 				if b.links[t] && t != b.m.RootType && t != b.m.DeliveryType {
-					_, v := b.st.Key(k)
 					refs = append(refs, ref{t, v, prov})
 				}
 			})
@@ -285,8 +284,10 @@ func (d *draft) referenced(s *rules.Step, units []*unit) (*unit, string, bool) {
 	for _, u := range units {
 		hit := ""
 		for _, id := range u.recs {
-			b.st.Keys(id, func(t int, k record.KeyID) {
-				_, v := b.st.Key(k)
+			b.st.KeyValues(id, func(t int, v string) {
+				if !b.links[t] {
+					return
+				}
 				for _, r := range refs {
 					if hit == "" && r.t == t && r.v == v {
 						hit = fmt.Sprintf("%s names %s %s", r.prov, b.m.KeyTypes[t], v)

@@ -232,7 +232,7 @@ func (d *draft) comps(s *rules.Step, comp string, units []*unit, tkey int) *comp
 	stepTypes := map[int]bool{}
 	if sr := d.in.Step(s.Name); sr != nil {
 		for _, e := range sr.Evidence {
-			st.Keys(e.Record, func(t int, _ record.KeyID) { stepTypes[t] = true })
+			st.KeyValues(e.Record, func(t int, _ string) { stepTypes[t] = true })
 		}
 	}
 	for _, id := range ids {
@@ -415,13 +415,12 @@ func (d *draft) unsure(cs *compSet, u *unit, why string) {
 func (d *draft) ownKey(s *rules.Step, id record.ID, tkey int, stepTypes map[int]bool) (string, string) {
 	b := d.b
 	best, val := -1, ""
-	b.st.Keys(id, func(t int, k record.KeyID) {
+	b.st.KeyValues(id, func(t int, v string) {
 		if !b.links[t] || t == tkey || t == b.m.RootType || t == b.m.DeliveryType || t == s.AttemptType || stepTypes[t] {
 			return
 		}
 		if best < 0 || t < best {
-			_, val = b.st.Key(k)
-			best = t
+			val, best = v, t
 		}
 	})
 	if best < 0 {

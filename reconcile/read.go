@@ -202,14 +202,43 @@ func heapInUse() string {
 	return fmt.Sprintf("%dMiB (peak sys %dMiB)", ms.HeapInuse>>20, ms.Sys>>20)
 }
 
+// KeyLister is implemented by sources that know which key types each of
+// their record mappings gives its records.
+type KeyLister interface {
+	KeyTypesByMapping() [][]string
+}
+
 // internedTypes says which key types the store interns: the linking ones,
-// but for the delivery key. Its values (event ids) are nearly all seen
-// once; correlation joins the few shared ones after reading (joinInline),
-// which costs less than interning millions of them while reading.
+// but for those whose values are expected to be nearly all seen once —
+// the delivery key (event ids), and a type only one record mapping of all
+// sources carries (a payment intent on the provider's charges, an invoice
+// id on one event). Correlation joins the few shared values of those
+// after reading (joinInline), which costs less than interning millions
+// of values while reading. Either way the same records link; the root
+// type is always interned.
 func internedTypes(in *Input) []bool {
 	out := slices.Clone(in.Links)
 	if d := in.Model.DeliveryType; d >= 0 && d != in.Model.RootType {
 		out[d] = false
+	}
+	mappings := make([]int, len(in.KeyTypes))
+	for _, s := range in.Sources {
+		kl, ok := s.Source.(KeyLister)
+		if !ok {
+			return out // a source that cannot say: intern the rest
+		}
+		for _, types := range kl.KeyTypesByMapping() {
+			for _, t := range types {
+				if i := slices.Index(in.KeyTypes, t); i >= 0 {
+					mappings[i]++
+				}
+			}
+		}
+	}
+	for i, n := range mappings {
+		if n <= 1 && i != in.Model.RootType {
+			out[i] = false
+		}
 	}
 	return out
 }

@@ -372,3 +372,44 @@ func TestDeliveryKeyLinks(t *testing.T) {
 		t.Errorf("orphan group %q (orphan %v) holds %d records, want the event and its dead letter", in.Root, in.Orphan, len(in.Records))
 	}
 }
+
+// TestSingleMappingKeysLink: a linking key type only one record mapping
+// carries (payment_intent, on the provider's charges) is kept with its
+// records and joined after reading, like the delivery key; the root and
+// the types several mappings share are interned. Either way it links: a
+// failed retry of the charge that names only the payment intent joins
+// the order's instance.
+func TestSingleMappingKeysLink(t *testing.T) {
+	dir := vitalstest.CopyCase(t, "clean")
+	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("ch_retry,Order ORD-2001,2026-11-20 09:00:02,98.60,0.00,eur,false,Failed,Card declined.,emil.637@example.com,pi_3Qs740j4cQNofKdmDGlA5uFm,3387,,\n")
+	f.Close()
+	res, ins := runDir(t, dir)
+	interned := map[string]bool{}
+	for i, typ := range res.Store.KeyTypes() {
+		interned[typ] = res.Store.Interned(i)
+	}
+	want := map[string]bool{"order_id": true, "reservation_id": true, "charge_id": true, "idempotency_key": true,
+		"payment_intent": false, "refund_id": false, "invoice_id": false, "event_id": false, "customer_id": false}
+	for typ, w := range want {
+		if interned[typ] != w {
+			t.Errorf("%s interned %v, want %v", typ, interned[typ], w)
+		}
+	}
+	if len(ins) != 1 || ins[0].Root != "ORD-2001" {
+		t.Fatalf("%d instances: the retry must join ORD-2001 through its payment intent", len(ins))
+	}
+	found := false
+	for _, id := range ins[0].Records {
+		r := res.Store.Record(id)
+		if v, _ := r.Key("charge_id"); v == "ch_retry" {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("ORD-2001 does not hold the retried charge")
+	}
+}

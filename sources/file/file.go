@@ -561,6 +561,16 @@ func (s *Source) Kinds() []string {
 	return out
 }
 
+// KeyTypesByMapping lists, for each record mapping, the key types it
+// gives its records.
+func (s *Source) KeyTypesByMapping() [][]string {
+	var out [][]string
+	for _, st := range s.streams {
+		out = append(out, st.mapper.KeyTypes())
+	}
+	return out
+}
+
 // jsonError shortens fastjson's nested "cannot parse ...: " chain to its cause.
 func jsonError(err error) error {
 	msg := err.Error()

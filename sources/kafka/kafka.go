@@ -122,6 +122,29 @@ func (s *Source) Kinds() []string {
 	return out
 }
 
+// KeyTypesByMapping lists, for each record mapping, the key types it
+// gives its records. A dead letter's payload is decoded with the original
+// topic's mapping: its list is every key type the source maps.
+func (s *Source) KeyTypesByMapping() [][]string {
+	var out [][]string
+	var all []string
+	for _, t := range s.topics {
+		for _, st := range s.streams[t] {
+			ks := st.mapper.KeyTypes()
+			out = append(out, ks)
+			all = append(all, ks...)
+		}
+	}
+	for _, t := range s.topics {
+		for _, st := range s.streams[t] {
+			if st.dl != nil {
+				out = append(out, all)
+			}
+		}
+	}
+	return out
+}
+
 // brokers resolves the bootstrap addresses.
 func (s *Source) brokers() ([]string, error) {
 	if s.cfg.BrokersEnv != "" {

@@ -398,6 +398,15 @@ func (m *Mapper) evalWhen(r *record.Record) (bool, error) {
 	return out.(bool), nil
 }
 
+// KeyTypes lists the key types the mapping gives its records.
+func (m *Mapper) KeyTypes() []string {
+	out := make([]string, len(m.keys))
+	for i, k := range m.keys {
+		out[i] = k.name
+	}
+	return out
+}
+
 // KindPattern says which kinds the mapping can produce: the kind itself
 // when constant, "prefix*" when read from a field with a prefix, "*" when
 // any kind is possible.

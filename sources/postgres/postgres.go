@@ -100,6 +100,16 @@ func (s *Source) Kinds() []string {
 	return out
 }
 
+// KeyTypesByMapping lists, for each query, the key types it gives its
+// records.
+func (s *Source) KeyTypesByMapping() [][]string {
+	var out [][]string
+	for _, q := range s.queries {
+		out = append(out, q.mapper.KeyTypes())
+	}
+	return out
+}
+
 // connInfo resolves the DSN (reading dsn_env) and the secrets to scrub.
 func (s *Source) connInfo() (pq.Config, *secrets, error) {
 	dsn := s.dsn
