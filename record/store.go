@@ -33,9 +33,11 @@ type KeyID int32
 //	nattrs, attrs...           uvarint; each attr: name uvarint, value
 //	value                      see value.go
 //
-// Keys of linking types are interned (they are what correlation joins on);
-// keys that only search (event ids, customer ids) are stored inline, which
-// spares the hash table. About 30 bytes per record plus its values, and no
+// Keys of the types NewStore is told to intern get KeyIDs (correlation
+// joins on them); the others are stored inline, which spares the hash
+// table: keys that only search (customer ids), and linking keys whose
+// values are nearly all seen once (event ids), which correlation joins by
+// value after reading. About 30 bytes per record plus its values, and no
 // pointers, so the garbage collector never scans it.
 
 const (
