@@ -968,6 +968,12 @@ func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
 	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
+	d.keysAttrs(s, r, keyTypes, attrs)
+}
+
+// keysAttrs appends to r the keys whose type index is set in keyTypes and,
+// when attrs is set, the attributes; d is at the keys.
+func (d *body) keysAttrs(s *Store, r *Record, keyTypes uint64, attrs bool) {
 	for n := d.uvarint(); n > 0; n-- {
 		t, _, inline := d.key(s)
 		if keyTypes&(1<<t) != 0 {
