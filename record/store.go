@@ -975,9 +975,21 @@ func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
 // when attrs is set, the attributes; d is at the keys.
 func (d *body) keysAttrs(s *Store, r *Record, keyTypes uint64, attrs bool) {
 	for n := d.uvarint(); n > 0; n-- {
-		t, _, inline := d.key(s)
-		if keyTypes&(1<<t) != 0 {
-			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, inline)})
+		// As key, but without the KeyID, which is not returned, and
+		// skipping the keys not asked for (most, for the judge).
+		h := d.uvarint()
+		t := int(h >> 1)
+		inline := h&1 == 1
+		switch {
+		case keyTypes&(1<<t) == 0 && inline:
+			d.i += encodedLen(d.b[d.i:])
+		case keyTypes&(1<<t) == 0:
+			d.i = skipVarints(d.b, d.i, 1)
+		case inline:
+			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, d.rawValue())})
+		default:
+			d.last = d.uvarint()
+			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, nil)})
 		}
 	}
 	if !attrs {
