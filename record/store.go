@@ -663,9 +663,19 @@ func (s *Store) body(id ID) body {
 }
 
 func (d *body) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b[d.i:])
-	d.i += n
-	return v
+	// binary.Uvarint without its checks for truncated or overlong input,
+	// which a body the store encoded never has: small enough to be
+	// inlined into the decoders, and most varints (symbols, indexes,
+	// counts) take one turn.
+	var v uint64
+	for s := uint(0); ; s += 7 {
+		c := d.b[d.i]
+		d.i++
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			return v
+		}
+	}
 }
 
 func (d *body) varint() int64 {
