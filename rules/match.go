@@ -185,6 +185,7 @@ type Classifier struct {
 	// the largest symbol seen: a symbol interned after the classifier was
 	// made (the store grows while reading) just lengthens them.
 	bySig [][][]srcEntry
+	out   []Match // what Matches returns for a record with dyn matchers
 	env   RecordEnv
 	buf   record.Record
 	vm    vm.VM
@@ -239,29 +240,38 @@ func (m *Model) targetMatchers() []targetMatcher {
 // Classify appends the matches of record id to out; src, kind and status
 // are its Sig, which the caller has read.
 func (c *Classifier) Classify(id record.ID, src, kind, status record.Sym, out []Match) ([]Match, error) {
+	ms, err := c.Matches(id, src, kind, status)
+	return append(out, ms...), err
+}
+
+// Matches is Classify returning the classifier's own slice, valid until
+// its next call and not to be modified: most records match only
+// matchers that read their signature, whose matches are returned as
+// cached, not copied.
+func (c *Classifier) Matches(id record.ID, src, kind, status record.Sym) ([]Match, error) {
 	e := c.cached(src, kind, status)
 	if e == nil {
 		var err error
 		if e, err = c.entry(id, src, kind, status); err != nil {
-			return out, err
+			return nil, err
 		}
 		c.store(src, kind, status, e)
 	}
-	out = append(out, e.matches...)
 	if len(e.dyn) == 0 {
-		return out, nil
+		return e.matches, nil
 	}
+	c.out = append(c.out[:0], e.matches...)
 	c.fill(id)
 	for _, tm := range e.dyn {
 		hit, err := c.run(tm, id)
 		if err != nil {
-			return out, err
+			return c.out, err
 		}
 		if hit {
-			out = append(out, Match{Target: tm.target, Role: tm.role})
+			c.out = append(c.out, Match{Target: tm.target, Role: tm.role})
 		}
 	}
-	return out, nil
+	return c.out, nil
 }
 
 // cached returns the sigEntry of (src, kind, status), or nil.

@@ -11,12 +11,13 @@ import (
 	"github.com/vitals-dev/vitals/record"
 )
 
-// TestClassifyTable: the classifier's table of (source, kind, status)
-// gives, for every record, the matches of evaluating every matcher on the
-// whole record, in the order of the matchers (those reading only the
-// signature first). The classifier is made before the store is sealed, so
-// every symbol is interned after it, and records are classified in an
-// order that grows the table from its largest symbols down as well as up.
+// TestClassifyTable: Classify and Matches, through the classifier's
+// table of (source, kind, status), give for every record the matches of
+// evaluating every matcher on the whole record, in the order of the
+// matchers (those reading only the signature first). The classifier is
+// made before the store is sealed, so every symbol is interned after it,
+// and records are classified in an order that grows the table from its
+// largest symbols down as well as up.
 func TestClassifyTable(t *testing.T) {
 	m, err := Compile(Config{Name: "p", Root: "order_id", Steps: []StepConfig{
 		{Name: "reserve", Requested: `kind == "reserve_req"`, Succeeded: `kind == "reservation" && status == "ok"`,
@@ -88,8 +89,12 @@ func TestClassifyTable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if w := want(id); !slices.Equal(got, w) {
+		w := want(id)
+		if !slices.Equal(got, w) {
 			t.Errorf("record %d (%s %s %s): matches %v, want %v", id, st.SymName(src), st.SymName(kind), st.SymName(status), got, w)
+		}
+		if ms, err := c.Matches(id, src, kind, status); err != nil || !slices.Equal(ms, w) {
+			t.Errorf("record %d: Matches gives %v %v, want %v", id, ms, err, w)
 		}
 		hits += len(got)
 	}
