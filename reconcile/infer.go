@@ -37,7 +37,7 @@ type inferer struct {
 	judge    *rules.Judger
 	deadKind record.Sym
 	hasDead  bool
-	matches  []rules.Match
+	matches  []rules.Match // the classifier's (Matches), for the current record
 	ev       [][]evid
 	// groups are the instance's deliveries, found by key in a search of
 	// the list for a small instance, else through seen.
@@ -258,7 +258,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			dup = x.deliver(dk, id, small)
 		}
 		var err error
-		x.matches, err = x.cls.Classify(id, src, kind, status, x.matches[:0])
+		x.matches, err = x.cls.Matches(id, src, kind, status)
 		if err != nil {
 			return nil, err
 		}

@@ -665,9 +665,19 @@ func (s *Store) body(id ID) body {
 }
 
 func (d *body) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b[d.i:])
-	d.i += n
-	return v
+	// binary.Uvarint without its checks for truncated or overlong input,
+	// which a body the store encoded never has: small enough to be
+	// inlined into the decoders, and most varints (symbols, indexes,
+	// counts) take one turn.
+	var v uint64
+	for s := uint(0); ; s += 7 {
+		c := d.b[d.i]
+		d.i++
+		v |= uint64(c&0x7f) << s
+		if c < 0x80 {
+			return v
+		}
+	}
 }
 
 func (d *body) varint() int64 {
@@ -970,10 +980,28 @@ func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
 	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
+	d.keysAttrs(s, r, keyTypes, attrs)
+}
+
+// keysAttrs appends to r the keys whose type index is set in keyTypes and,
+// when attrs is set, the attributes; d is at the keys.
+func (d *body) keysAttrs(s *Store, r *Record, keyTypes uint64, attrs bool) {
 	for n := d.uvarint(); n > 0; n-- {
-		t, _, inline := d.key(s)
-		if keyTypes&(1<<t) != 0 {
-			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, inline)})
+		// As key, but without the KeyID, which is not returned, and
+		// skipping the keys not asked for (most, for the judge).
+		h := d.uvarint()
+		t := int(h >> 1)
+		inline := h&1 == 1
+		switch {
+		case keyTypes&(1<<t) == 0 && inline:
+			d.i += encodedLen(d.b[d.i:])
+		case keyTypes&(1<<t) == 0:
+			d.i = skipVarints(d.b, d.i, 1)
+		case inline:
+			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, d.rawValue())})
+		default:
+			d.last = d.uvarint()
+			r.Keys = append(r.Keys, KV{Name: s.keyTypes[t], Value: d.keyValue(s, t, nil)})
 		}
 	}
 	if !attrs {

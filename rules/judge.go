@@ -86,7 +86,8 @@ func (p *envPool) load(v *RecordView) {
 	}
 	m := p.maps[p.nmaps]
 	p.nmaps++
-	p.st.GetPart(v.ID, &p.rec, p.keyMask, p.attrs)
+	// fillEnv reads no provenance but the source: GetValues skips the rest.
+	p.st.GetValues(v.ID, &p.rec, p.keyMask, p.attrs)
 	v.Keys, v.Attrs = m[0], m[1] // fillEnv clears and fills them
 	fillEnv(&v.RecordEnv, &p.rec, p.keyMask != 0, p.attrs)
 }

@@ -174,10 +174,18 @@ type targetMatcher struct {
 // Classifier tells, for each record, which steps and compensations it is
 // evidence of. Each goroutine uses its own.
 type Classifier struct {
-	st    *record.Store
-	sig   []targetMatcher // cacheable by (source, kind, status)
-	dyn   []targetMatcher
-	cache map[[3]record.Sym]*sigEntry
+	st  *record.Store
+	sig []targetMatcher // cacheable by (source, kind, status)
+	dyn []targetMatcher
+	// bySig holds the sigEntry of each (source, kind, status) seen, as
+	// bySig[kind][status], then a short list by source (a kind rarely
+	// comes from more than one or two). Symbols are small dense integers,
+	// so two indexings and a scan of a list or two cost a fraction of a map
+	// lookup, which Classify does for every record. The slices grow to
+	// the largest symbol seen: a symbol interned after the classifier was
+	// made (the store grows while reading) just lengthens them.
+	bySig [][][]srcEntry
+	out   []Match // what Matches returns for a record with dyn matchers
 	env   RecordEnv
 	buf   record.Record
 	vm    vm.VM
@@ -191,9 +199,15 @@ type sigEntry struct {
 	dyn     []targetMatcher
 }
 
+// srcEntry is the sigEntry of one source within bySig[kind][status].
+type srcEntry struct {
+	src record.Sym
+	e   *sigEntry
+}
+
 // Classifier returns a classifier over st.
 func (m *Model) Classifier(st *record.Store) *Classifier {
-	c := &Classifier{st: st, cache: map[[3]record.Sym]*sigEntry{}}
+	c := &Classifier{st: st}
 	for _, tm := range m.targetMatchers() {
 		if tm.m.sigOnly {
 			c.sig = append(c.sig, tm)
@@ -226,30 +240,65 @@ func (m *Model) targetMatchers() []targetMatcher {
 // Classify appends the matches of record id to out; src, kind and status
 // are its Sig, which the caller has read.
 func (c *Classifier) Classify(id record.ID, src, kind, status record.Sym, out []Match) ([]Match, error) {
-	key := [3]record.Sym{src, kind, status}
-	e, ok := c.cache[key]
-	if !ok {
+	ms, err := c.Matches(id, src, kind, status)
+	return append(out, ms...), err
+}
+
+// Matches is Classify returning the classifier's own slice, valid until
+// its next call and not to be modified: most records match only
+// matchers that read their signature, whose matches are returned as
+// cached, not copied.
+func (c *Classifier) Matches(id record.ID, src, kind, status record.Sym) ([]Match, error) {
+	e := c.cached(src, kind, status)
+	if e == nil {
 		var err error
 		if e, err = c.entry(id, src, kind, status); err != nil {
-			return out, err
+			return nil, err
 		}
-		c.cache[key] = e
+		c.store(src, kind, status, e)
 	}
-	out = append(out, e.matches...)
 	if len(e.dyn) == 0 {
-		return out, nil
+		return e.matches, nil
 	}
+	c.out = append(c.out[:0], e.matches...)
 	c.fill(id)
 	for _, tm := range e.dyn {
 		hit, err := c.run(tm, id)
 		if err != nil {
-			return out, err
+			return c.out, err
 		}
 		if hit {
-			out = append(out, Match{Target: tm.target, Role: tm.role})
+			c.out = append(c.out, Match{Target: tm.target, Role: tm.role})
 		}
 	}
-	return out, nil
+	return c.out, nil
+}
+
+// cached returns the sigEntry of (src, kind, status), or nil.
+func (c *Classifier) cached(src, kind, status record.Sym) *sigEntry {
+	if int(kind) < len(c.bySig) {
+		if row := c.bySig[kind]; int(status) < len(row) {
+			for _, se := range row[status] {
+				if se.src == src {
+					return se.e
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// store keeps e as the sigEntry of (src, kind, status).
+func (c *Classifier) store(src, kind, status record.Sym, e *sigEntry) {
+	if n := int(kind) + 1; n > len(c.bySig) {
+		c.bySig = append(c.bySig, make([][][]srcEntry, n-len(c.bySig))...)
+	}
+	row := c.bySig[kind]
+	if n := int(status) + 1; n > len(row) {
+		row = append(row, make([][]srcEntry, n-len(row))...)
+		c.bySig[kind] = row
+	}
+	row[status] = append(row[status], srcEntry{src: src, e: e})
 }
 
 func (c *Classifier) entry(id record.ID, src, kind, status record.Sym) (*sigEntry, error) {
