@@ -107,7 +107,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 	}
 	if len(parts) > 0 {
-		groups := joinInline(st, parts)
+		groups := joinInline(st, r.In.Links, parts)
 		parent = slices.Grow(parent, len(groups))
 		for _, g := range groups {
 			node := int32(len(parent))
@@ -339,7 +339,7 @@ func joinHash(typ int, enc []byte) uint32 {
 // and each bucket sorted, on every core; records of equal hash are then
 // compared by value. It returns the groups of two or more records with
 // equal values, each as a run of record IDs.
-func joinInline(st *record.Store, parts [][]uint64) [][]record.ID {
+func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID {
 	const bucketBits = 10
 	var count [1<<bucketBits + 1]int
 	for _, p := range parts {
@@ -373,9 +373,12 @@ func joinInline(st *record.Store, parts [][]uint64) [][]record.ID {
 				}
 				if j-i > 1 {
 					run = run[:0]
-					for _, e := range es[i:j] {
-						if k := inlineOf(st, record.ID(uint32(e)), uint32(e>>32)); k.typ >= 0 {
-							run = append(run, k)
+					for n, e := range es[i:j] {
+						// A record with two linking keys of one hash has
+						// two equal entries, side by side: take its keys
+						// of that hash once.
+						if n == 0 || e != es[i+n-1] {
+							run = appendInline(run, st, links, record.ID(uint32(e)), uint32(e>>32))
 						}
 					}
 					found[w] = appendGroups(found[w], run)
@@ -398,15 +401,15 @@ type inlineKey struct {
 	id  record.ID
 }
 
-// inlineOf returns the record's inline linking key of the given hash.
-func inlineOf(st *record.Store, id record.ID, h uint32) inlineKey {
-	k := inlineKey{typ: -1, id: id}
+// appendInline appends the record's inline linking keys of the given
+// hash: usually one, but two keys of a record may share a hash.
+func appendInline(run []inlineKey, st *record.Store, links []bool, id record.ID, h uint32) []inlineKey {
 	st.EachKey(id, func(typ int, _ record.KeyID, inline []byte) {
-		if k.typ < 0 && inline != nil && joinHash(typ, inline) == h {
-			k.typ, k.enc = typ, inline
+		if inline != nil && links[typ] && joinHash(typ, inline) == h {
+			run = append(run, inlineKey{typ: typ, enc: inline, id: id})
 		}
 	})
-	return k
+	return run
 }
 
 // appendGroups appends the groups of two or more keys of equal type and

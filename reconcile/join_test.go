@@ -1,6 +1,9 @@
 package reconcile
 
 import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +39,7 @@ func TestJoinInlineComparesValues(t *testing.T) {
 		})
 	}
 	var got [][]record.ID
-	for _, g := range joinInline(st, [][]uint64{entries}) {
+	for _, g := range joinInline(st, []bool{true, true}, [][]uint64{entries}) {
 		slices.Sort(g)
 		got = append(got, g)
 	}
@@ -55,5 +58,64 @@ func TestJoinInlineComparesValues(t *testing.T) {
 	}
 	if got := appendGroups(nil, run); !slices.EqualFunc(got, [][]record.ID{{0, 2}, {1, 4}}, slices.Equal) {
 		t.Errorf("groups of one hash: %v", got)
+	}
+}
+
+// Two linking keys of one record whose hashes collide are both joined: a
+// record {b:x, c:y} with joinHash(b, x) == joinHash(c, y) links to the
+// record that shares x and to the one that shares y. The values are found
+// by search, as the hash's seed differs from run to run.
+func TestJoinInlineCollidingKeysOfOneRecord(t *testing.T) {
+	enc := func(v string) []byte { // the store's encoding of a short plain value
+		return append(binary.AppendUvarint(nil, uint64(len(v))<<2), v...)
+	}
+	const n = 300_000
+	byHash := make(map[uint32]string, n)
+	for i := range n {
+		v := fmt.Sprintf("x%07d", i)
+		byHash[joinHash(1, enc(v))] = v
+	}
+	x, y := "", ""
+	for i := 0; i < n && x == ""; i++ {
+		v := fmt.Sprintf("y%07d", i)
+		if w, ok := byHash[joinHash(2, enc(v))]; ok {
+			x, y = w, v
+		}
+	}
+	if x == "" {
+		t.Skip("no colliding pair among the values tried") // about one run in 10^9
+	}
+	st := record.NewStore([]string{"root", "b", "c"}, []bool{true, false, false})
+	w := st.Writer("s")
+	for i, keys := range [][]record.KV{
+		{{Name: "b", Value: x}, {Name: "c", Value: y}},      // A
+		{{Name: "root", Value: "R"}, {Name: "b", Value: x}}, // B
+		{{Name: "c", Value: y}},                             // C
+	} {
+		r := record.Record{Kind: "k", Time: time.Unix(int64(i), 0), Keys: keys, Prov: record.Provenance{Loc: "f", Pos: int64(i)}}
+		if err := w.Add(&r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Seal()
+	var entries []uint64
+	for id := range 3 {
+		st.EachKey(record.ID(id), func(typ int, _ record.KeyID, inline []byte) {
+			if inline != nil {
+				if id == 0 && !bytes.Equal(inline, enc(map[int]string{1: x, 2: y}[typ])) {
+					t.Fatalf("the test's encoding of %q differs from the store's", inline)
+				}
+				entries = append(entries, uint64(joinHash(typ, inline))<<32|uint64(id))
+			}
+		})
+	}
+	var got [][]record.ID
+	for _, g := range joinInline(st, []bool{true, true, true}, [][]uint64{entries}) {
+		slices.Sort(g)
+		got = append(got, g)
+	}
+	slices.SortFunc(got, func(a, b []record.ID) int { return int(a[1] - b[1]) })
+	if want := [][]record.ID{{0, 1}, {0, 2}}; !slices.EqualFunc(got, want, slices.Equal) {
+		t.Errorf("groups %v, want %v (A with B through b, A with C through c)", got, want)
 	}
 }

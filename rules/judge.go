@@ -20,8 +20,8 @@ type Judger struct {
 	m  *Model
 	st *record.Store
 	vm vm.VM // reused: running a program allocates nothing new
-	// fast is the state of the fast path (fast.go); nil: the VM runs
-	// every program.
+	// fast is the state of the fast path (fast.go); never nil: lazy
+	// record views are loaded through it before anything else reads them.
 	fast *fastCtx
 	// pool builds the environment conditions are evaluated in: only the
 	// keys they name. full builds one with every key and attribute, for

@@ -185,10 +185,15 @@ type Classifier struct {
 	// the largest symbol seen: a symbol interned after the classifier was
 	// made (the store grows while reading) just lengthens them.
 	bySig [][][]srcEntry
-	out   []Match // what Matches returns for a record with dyn matchers
-	env   RecordEnv
-	buf   record.Record
-	vm    vm.VM
+	// far holds the combinations of a kind or status symbol beyond
+	// tableSyms: statuses share the symbol table with attribute values,
+	// so a status first seen late can have a large symbol, and rows that
+	// long for every kind would cost more memory than they save.
+	far map[[3]record.Sym]*sigEntry
+	out []Match // what Matches returns for a record with dyn matchers
+	env RecordEnv
+	buf record.Record
+	vm  vm.VM
 }
 
 // sigEntry is what is known for every record of one (source, kind, status):
@@ -274,8 +279,14 @@ func (c *Classifier) Matches(id record.ID, src, kind, status record.Sym) ([]Matc
 	return c.out, nil
 }
 
+// tableSyms bounds the kind and status symbols bySig indexes.
+const tableSyms = 1024
+
 // cached returns the sigEntry of (src, kind, status), or nil.
 func (c *Classifier) cached(src, kind, status record.Sym) *sigEntry {
+	if kind >= tableSyms || status >= tableSyms {
+		return c.far[[3]record.Sym{src, kind, status}]
+	}
 	if int(kind) < len(c.bySig) {
 		if row := c.bySig[kind]; int(status) < len(row) {
 			for _, se := range row[status] {
@@ -290,6 +301,13 @@ func (c *Classifier) cached(src, kind, status record.Sym) *sigEntry {
 
 // store keeps e as the sigEntry of (src, kind, status).
 func (c *Classifier) store(src, kind, status record.Sym, e *sigEntry) {
+	if kind >= tableSyms || status >= tableSyms {
+		if c.far == nil {
+			c.far = map[[3]record.Sym]*sigEntry{}
+		}
+		c.far[[3]record.Sym{src, kind, status}] = e
+		return
+	}
 	if n := int(kind) + 1; n > len(c.bySig) {
 		c.bySig = append(c.bySig, make([][][]srcEntry, n-len(c.bySig))...)
 	}
