@@ -23,7 +23,7 @@ type evid struct {
 }
 
 // attemptKey identifies the value of a record's attempt key without
-// decoding it (record.Store.KeyIdent); the zero value: none.
+// decoding it (record.KeyRef); the zero value: none.
 type attemptKey struct {
 	id  record.KeyID
 	raw string // a view into the store, for a key type not interned

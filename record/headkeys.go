@@ -3,9 +3,9 @@ package record
 // Read-side accessors for inference's hot loop (reconcile.inferer), which
 // reads every record of every instance once.
 
-// KeyRef is the identity of one key of a record, cheap to compare (as
-// KeyIdent returns it): its KeyID for an interned type, else the encoding
-// of its value, a view into the store.
+// KeyRef is the identity of one key of a record, cheap to compare: its
+// KeyID for an interned type, else the encoding of its value (equal
+// values have equal encodings), a view into the store.
 type KeyRef struct {
 	Type int
 	ID   KeyID  // -1 for a type not interned
@@ -15,8 +15,8 @@ type KeyRef struct {
 // HeadKeys decodes a record's head and, in the same pass, appends to out
 // the identity of its first key of each type whose bit is set in want
 // (bit t for type t), in the record's order; it stops reading keys once
-// it has found every wanted type. It is HeadKey for several key types at
-// once: inference needs a record's delivery key and its attempt key.
+// it has found every wanted type: inference needs a record's delivery key
+// and its attempt key.
 func (s *Store) HeadKeys(id ID, want uint64, out []KeyRef) (Head, []KeyRef) {
 	seg, i := s.at(id)
 	b := seg.blob.from(seg.offs.at(i))

@@ -7,12 +7,14 @@ import (
 	"time"
 )
 
-// TestHeadKeys: HeadKeys reads what HeadKey and KeyIdent read, for every
-// set of wanted key types.
+// TestHeadKeys: HeadKeys reads in one pass what Sig, UnixNano and EachKey
+// read (the first key of each wanted type), for every set of wanted key
+// types, whatever the record holds; records are found in every segment,
+// empty ones included.
 func TestHeadKeys(t *testing.T) {
 	st := NewStore([]string{"order_id", "event_id", "charge_id"}, []bool{true, false, true})
 	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	a, c := st.Writer("a"), st.Writer("c")
+	a, _, c := st.Writer("a"), st.Writer("empty"), st.Writer("c")
 	for i := range 3000 {
 		w := a
 		if i%3 == 0 {
@@ -51,16 +53,23 @@ func TestHeadKeys(t *testing.T) {
 		for want := uint64(0); want < 8; want++ {
 			var h Head
 			h, keys = st.HeadKeys(id, want, keys[:0])
-			wh, _, _, _ := st.HeadKey(id, -1)
-			if h != wh {
+			src, kind, status := st.Sig(id)
+			if wh := (Head{src, kind, status, st.UnixNano(id)}); h != wh {
 				t.Fatalf("record %d: head %+v, want %+v", id, h, wh)
 			}
+			first := map[int]KeyRef{}
+			st.EachKey(id, func(typ int, k KeyID, inline []byte) {
+				if _, ok := first[typ]; !ok {
+					first[typ] = KeyRef{Type: typ, ID: k, Raw: inline}
+				}
+			})
 			n := 0
 			for typ := range 3 {
-				wk, wraw, wok := st.KeyIdent(id, typ)
+				w, wok := first[typ]
 				if want&(1<<typ) == 0 || !wok {
 					continue
 				}
+				wk, wraw := w.ID, w.Raw
 				var got *KeyRef
 				for i := range keys {
 					if keys[i].Type == typ {

@@ -665,19 +665,9 @@ func (s *Store) body(id ID) body {
 }
 
 func (d *body) uvarint() uint64 {
-	// binary.Uvarint without its checks for truncated or overlong input,
-	// which a body the store encoded never has: small enough to be
-	// inlined into the decoders, and most varints (symbols, indexes,
-	// counts) take one turn.
-	var v uint64
-	for s := uint(0); ; s += 7 {
-		c := d.b[d.i]
-		d.i++
-		v |= uint64(c&0x7f) << s
-		if c < 0x80 {
-			return v
-		}
-	}
+	v, next := uv(d.b, d.i) // inlined; see uv
+	d.i = next
+	return v
 }
 
 func (d *body) varint() int64 {
@@ -788,32 +778,6 @@ type Head struct {
 	UnixNano             int64
 }
 
-// HeadKey decodes a record's head and the identity of its key of type
-// typ (as KeyIdent; ok is false when it has none or typ < 0), in one pass.
-func (s *Store) HeadKey(id ID, typ int) (h Head, k KeyID, raw []byte, ok bool) {
-	seg, i := s.at(id)
-	d := body{seg: seg, b: seg.blob.from(seg.offs.at(i)), names: s.names}
-	h.Source, h.Kind, h.Status = seg.source, Sym(d.uvarint()), Sym(d.uvarint())
-	d.uvarint() // currency
-	d.uvarint() // location
-	flags := d.b[d.i]
-	d.i++
-	h.UnixNano = (seg.base + int64(seg.secs.at(i))) * 1e9
-	if flags&flagNanos != 0 {
-		h.UnixNano += int64(d.uvarint())
-	}
-	if typ < 0 {
-		return h, 0, nil, false
-	}
-	d.skipAfterTime(flags)
-	for n := d.uvarint(); n > 0; n-- {
-		if t, k, inline := d.key(s); t == typ {
-			return h, k, inline, true
-		}
-	}
-	return h, 0, nil, false
-}
-
 // UnixNano returns when the record happened, as unix nanoseconds.
 func (s *Store) UnixNano(id ID) int64 {
 	// Sorting calls this most: it skips to the flags without decoding.
@@ -853,18 +817,6 @@ func (s *Store) SymName(id Sym) string { return s.names[id] }
 // Sym returns the symbol of a string, if any record used it.
 func (s *Store) Sym(str string) (Sym, bool) { return s.syms.lookup(str) }
 
-// Keys calls fn for each interned key of the record (the linking types)
-// with its type index and KeyID.
-func (s *Store) Keys(id ID, fn func(typ int, k KeyID)) {
-	d := s.body(id)
-	d.skipHead()
-	for n := d.uvarint(); n > 0; n-- {
-		if t, k, inline := d.key(s); inline == nil {
-			fn(t, k)
-		}
-	}
-}
-
 // KeyValues calls fn for each key of the record with its type index and
 // value.
 func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
@@ -874,19 +826,6 @@ func (s *Store) KeyValues(id ID, fn func(typ int, value string)) {
 		t, _, inline := d.key(s)
 		fn(t, d.keyValue(s, t, inline))
 	}
-}
-
-// KeyID returns the KeyID of the record's key of type typ (an interned
-// type).
-func (s *Store) KeyID(id ID, typ int) (KeyID, bool) {
-	d := s.body(id)
-	d.skipHead()
-	for n := d.uvarint(); n > 0; n-- {
-		if t, k, inline := d.key(s); t == typ && inline == nil {
-			return k, true
-		}
-	}
-	return 0, false
 }
 
 // KeyOf returns the value of the record's key of type typ (an index).
@@ -900,40 +839,6 @@ func (s *Store) KeyOf(id ID, typ int) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// KeyIdent returns an identity of the record's key of type typ that is
-// cheap to compare: its KeyID for an interned type, else the encoding of
-// its value (equal values have equal encodings). Nothing is allocated.
-func (s *Store) KeyIdent(id ID, typ int) (k KeyID, raw []byte, ok bool) {
-	d := s.body(id)
-	d.skipHead()
-	for n := d.uvarint(); n > 0; n-- {
-		if t, k, inline := d.key(s); t == typ {
-			return k, inline, true
-		}
-	}
-	return 0, nil, false
-}
-
-// KeyRaw returns the encoding of the record's key of type typ: equal
-// values have equal encodings, and getting it allocates nothing.
-func (s *Store) KeyRaw(id ID, typ int) ([]byte, bool) {
-	d := s.body(id)
-	d.skipHead()
-	for n := d.uvarint(); n > 0; n-- {
-		t, k, inline := d.key(s)
-		if t != typ {
-			continue
-		}
-		if inline != nil {
-			return inline, true
-		}
-		i := sort.Search(len(s.keyOwn), func(i int) bool { return s.keyOwn[i].base > k }) - 1
-		o := s.keyOwn[i]
-		return s.keys[o.typ].encoded(o.shard, uint32(k-o.base)), true
-	}
-	return nil, false
 }
 
 // LookupKey finds the KeyID of a key value of the given (interned) type.

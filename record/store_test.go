@@ -101,7 +101,7 @@ func TestConcurrentWriters(t *testing.T) {
 	}
 	seen := map[KeyID]int{}
 	for id := 0; id < st.Len(); id++ {
-		st.Keys(ID(id), func(_ int, k KeyID) { seen[k]++ })
+		st.EachKey(ID(id), func(_ int, k KeyID, _ []byte) { seen[k]++ })
 	}
 	for k, n := range seen {
 		if n != writers {
@@ -187,15 +187,16 @@ func TestValues(t *testing.T) {
 		if k, _ := st.KeyOf(ID(i), 1); k != "cus_"+keyVal {
 			t.Errorf("inline key %d came back as %q", i, k)
 		}
-		if _, ok := st.KeyID(ID(i), 1); ok {
-			t.Error("a search-only key has a KeyID")
-		}
+		st.EachKey(ID(i), func(typ int, k KeyID, inline []byte) {
+			if typ == 1 && (k >= 0 || inline == nil) {
+				t.Error("a search-only key has a KeyID")
+			}
+		})
 		if k, ok := st.LookupKey(0, keyVal); !ok || k < 0 {
 			t.Errorf("LookupKey(%q) failed", keyVal)
 		}
 	}
-	a, _ := st.KeyRaw(0, 0)
-	b, _ := st.KeyRaw(1, 0)
+	a, b := appendValue(nil, values[0]), appendValue(nil, values[1])
 	if string(a) == string(b) {
 		t.Error("different values share an encoding")
 	}
@@ -341,64 +342,6 @@ func TestLargeValueAcrossSegments(t *testing.T) {
 		k, _ := r.Key("order_id")
 		if r.Attr("trace") != k+big {
 			t.Errorf("record %d: its large value is %.20q…, want %.20q…", id, r.Attr("trace"), k+big)
-		}
-	}
-}
-
-// TestHeadKey: HeadKey reads in one pass what Sig, UnixNano and KeyIdent
-// read, whatever the record holds, and records are found in every
-// segment, empty ones included.
-func TestHeadKey(t *testing.T) {
-	st := NewStore([]string{"order_id", "event_id"}, []bool{true, false})
-	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	a, _, c := st.Writer("a"), st.Writer("empty"), st.Writer("c")
-	for i := range 3000 {
-		w := a
-		if i%3 == 0 {
-			w = c
-		}
-		r := Record{Kind: fmt.Sprint("k", i%4), Status: "s", Time: at.Add(time.Duration(i) * 1500 * time.Millisecond),
-			Prov: Provenance{Loc: "f", Pos: int64(i)}}
-		if i%2 == 0 {
-			r.Amount, r.HasAmount = int64(i), true
-		}
-		if i%5 == 0 {
-			r.Prov.Key = fmt.Sprint(i)
-			if i%25 == 0 {
-				r.Prov.Key = strings.Repeat("k", 3000) // a large value
-			}
-		}
-		if i%7 != 0 {
-			r.Keys = append(r.Keys, KV{"order_id", fmt.Sprint("ORD-", i/3)})
-		}
-		if i%11 != 0 {
-			r.Keys = append(r.Keys, KV{"event_id", fmt.Sprintf("evt_%08d-0000-4000-8000-000000000000", i)})
-		}
-		if i == 2999 {
-			r.Time = time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC) // a new segment
-		}
-		if err := w.Add(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Seal()
-	if st.Len() != 3000 {
-		t.Fatalf("%d records", st.Len())
-	}
-	for id := range ID(st.Len()) {
-		for typ := -1; typ < 2; typ++ {
-			h, k, raw, ok := st.HeadKey(id, typ)
-			src, kind, status := st.Sig(id)
-			if h.Source != src || h.Kind != kind || h.Status != status || h.UnixNano != st.UnixNano(id) {
-				t.Fatalf("record %d: head %+v, want %d %d %d %d", id, h, src, kind, status, st.UnixNano(id))
-			}
-			if typ < 0 {
-				continue
-			}
-			wk, wraw, wok := st.KeyIdent(id, typ)
-			if k != wk || string(raw) != string(wraw) || ok != wok {
-				t.Fatalf("record %d type %d: key %d %q %v, want %d %q %v", id, typ, k, raw, ok, wk, wraw, wok)
-			}
 		}
 	}
 }

@@ -181,7 +181,7 @@ type Classifier struct {
 	// bySig[kind][status], then a short list by source (a kind rarely
 	// comes from more than one or two). Symbols are small dense integers,
 	// so two indexings and a scan of a list or two cost a fraction of a map
-	// lookup, which Classify does for every record. The slices grow to
+	// lookup, which Matches does for every record. The slices grow to
 	// the largest symbol seen: a symbol interned after the classifier was
 	// made (the store grows while reading) just lengthens them.
 	bySig [][][]srcEntry
@@ -242,16 +242,10 @@ func (m *Model) targetMatchers() []targetMatcher {
 	return out
 }
 
-// Classify appends the matches of record id to out; src, kind and status
-// are its Sig, which the caller has read.
-func (c *Classifier) Classify(id record.ID, src, kind, status record.Sym, out []Match) ([]Match, error) {
-	ms, err := c.Matches(id, src, kind, status)
-	return append(out, ms...), err
-}
-
-// Matches is Classify returning the classifier's own slice, valid until
-// its next call and not to be modified: most records match only
-// matchers that read their signature, whose matches are returned as
+// Matches returns the matches of record id; src, kind and status are its
+// Sig, which the caller has read. The slice is the classifier's own,
+// valid until its next call and not to be modified: most records match
+// only matchers that read their signature, whose matches are returned as
 // cached, not copied.
 func (c *Classifier) Matches(id record.ID, src, kind, status record.Sym) ([]Match, error) {
 	e := c.cached(src, kind, status)

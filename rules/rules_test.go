@@ -249,7 +249,7 @@ func TestMatcherErrorSaysWhere(t *testing.T) {
 	}
 	st.Seal()
 	src, kind, status := st.Sig(0)
-	_, err = m.Classifier(st).Classify(0, src, kind, status, nil)
+	_, err = m.Classifier(st).Matches(0, src, kind, status)
 	if err == nil || !strings.Contains(err.Error(), "process.steps[0].succeeded") || !strings.Contains(err.Error(), "shopdb:stock_reservations.csv:2") {
 		t.Errorf("error %v: want the matcher's config path and the record's location", err)
 	}
