@@ -3,7 +3,6 @@ package record
 import (
 	"fmt"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 )
@@ -13,45 +12,10 @@ import (
 // without nanoseconds, amounts, primary keys (large ones too), keys of
 // interned and inline types and attributes, across segments.
 func TestGetValues(t *testing.T) {
-	st := NewStore([]string{"order_id", "event_id"}, []bool{true, false})
-	at := time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
-	ws := []*Writer{st.Writer("a"), st.Writer("b")}
-	const n = 2000
-	for i := range n {
-		r := Record{Kind: fmt.Sprint("k", i%4), Status: fmt.Sprint("s", i%3), Currency: []string{"", "EUR"}[i%2],
-			Time: at.Add(time.Duration(i) * 1500 * time.Millisecond), Prov: Provenance{Loc: fmt.Sprint("f", i%5), Pos: int64(i), Style: Style(i % 3)}}
-		if i%4 == 0 {
-			r.Time = r.Time.Add(time.Duration(i) * time.Nanosecond)
-		}
-		if i%2 == 0 {
-			r.Amount, r.HasAmount = int64(i)-500, true
-		}
-		if i%5 == 0 {
-			r.Prov.Key = fmt.Sprint(i)
-			if i%25 == 0 {
-				r.Prov.Key = strings.Repeat("k", 3000) // a large value
-			}
-		}
-		if i%7 != 0 {
-			r.Keys = append(r.Keys, KV{"order_id", fmt.Sprint("ORD-", i/3)})
-		}
-		if i%11 != 0 {
-			r.Keys = append(r.Keys, KV{"event_id", fmt.Sprint("evt_", i)})
-		}
-		if i%3 != 0 {
-			r.Attrs = append(r.Attrs, KV{"a", fmt.Sprint(i)}, KV{"big", strings.Repeat("v", i%2*2000)})
-		}
-		if i == n-1 {
-			r.Time = time.Date(2150, 1, 1, 0, 0, 0, 0, time.UTC) // a new segment
-		}
-		if err := ws[i%2].Add(&r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st.Seal()
+	st := variedStore(t, 2000, "a", "b")
 	var got, want Record // reused, as the judge does
 	for id := range ID(st.Len()) {
-		for _, mask := range []uint64{0, 1, 2, AllKeys} {
+		for _, mask := range []uint64{0, 1, 2, 5, AllKeys} {
 			for _, attrs := range []bool{false, true} {
 				st.GetValues(id, &got, mask, attrs)
 				st.GetPart(id, &want, mask, attrs)
