@@ -51,7 +51,6 @@ type inferer struct {
 	// keys, by HeadKeys).
 	keyTypes uint64
 	keys     []record.KeyRef
-	win      nanoWindow
 	// arena is what is left of the current instance's evidence
 	// allocation (see instance); the instance owns it, not x.
 	arena []saga.Evidence
@@ -79,7 +78,6 @@ func (r *Result) newInferer() *inferer {
 	m := r.Model
 	x := &inferer{r: r, cls: m.Classifier(r.Store), judge: m.Judger(r.Store), ev: make([][]evid, len(m.Steps)+len(m.Comps)), seen: map[deliveryKey]int{}}
 	x.deadKind, x.hasDead = r.Store.Sym(record.KindDeadLetter)
-	x.win = newNanoWindow(r.In)
 	if m.DeliveryType >= 0 {
 		x.keyTypes |= 1 << m.DeliveryType
 	}
@@ -107,41 +105,8 @@ func (x *inferer) setTimes(in *saga.Instance, first, last int64) {
 	r := x.r
 	in.Start = time.Unix(0, first).UTC()
 	in.Last = time.Unix(0, last).UTC()
-	if x.win.ok && inNanoRange(first) {
-		// As below, in unix nanoseconds: no difference can overflow.
-		in.InWindow = (x.win.noSince || first >= x.win.since) && first < x.win.until
-		in.InGrace = time.Duration(x.win.asOf-first) < r.In.Grace
-		return
-	}
 	in.InWindow = (r.In.Since.IsZero() || !in.Start.Before(r.In.Since)) && in.Start.Before(r.In.Until)
 	in.InGrace = r.In.AsOf.Sub(in.Start) < r.In.Grace
-}
-
-// nanoWindow is the run's window and as-of time in unix nanoseconds, for
-// setTimes; ok when all are within nanoRange of 1970.
-type nanoWindow struct {
-	since, until, asOf int64
-	noSince, ok        bool
-}
-
-// nanoRange bounds the unix nanosecond times setTimes compares as
-// integers (about 1824 to 2116): the difference of two never overflows.
-const nanoRange = 1 << 62
-
-func inNanoRange(ns int64) bool { return ns > -nanoRange && ns < nanoRange }
-
-func newNanoWindow(in *Input) nanoWindow {
-	lo, hi := time.Unix(0, -nanoRange+1), time.Unix(0, nanoRange-1)
-	within := func(t time.Time) bool { return !t.Before(lo) && !t.After(hi) }
-	w := nanoWindow{noSince: in.Since.IsZero()}
-	w.ok = (w.noSince || within(in.Since)) && within(in.Until) && within(in.AsOf)
-	if w.ok {
-		if !w.noSince {
-			w.since = in.Since.UnixNano()
-		}
-		w.until, w.asOf = in.Until.UnixNano(), in.AsOf.UnixNano()
-	}
-	return w
 }
 
 // findKey returns the key of type typ among a record's keys as HeadKeys

@@ -449,16 +449,9 @@ func stepGetter(name string) func(*StepView) any {
 		return func(s *StepView) any { return s.State }
 	case "attempts":
 		return func(s *StepView) any { return s.Attempts }
-	case "requested":
-		return func(s *StepView) any { return s.Requested }
-	case "succeeded":
-		return func(s *StepView) any { return s.Succeeded }
-	case "failed":
-		return func(s *StepView) any { return s.Failed }
-	case "unknown":
-		return func(s *StepView) any { return s.Unknown }
-	case "evidence":
-		return func(s *StepView) any { return s.Evidence }
+	}
+	if list := stepListGetter(name); list != nil {
+		return func(s *StepView) any { return list(s) }
 	}
 	return nil
 }
