@@ -50,6 +50,14 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 		return x
 	}
+	union := func(x, y int32) { // the smaller root becomes the parent
+		a, b := find(x), find(y)
+		if a < b {
+			parent[b] = a
+		} else if b < a {
+			parent[a] = b
+		}
+	}
 	// One pass over the records decodes their keys: union the linking
 	// keys of each record, and remember its first (or -1). Decoding is
 	// most of the work and runs on every core, a block of records at a
@@ -84,12 +92,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 		for w := range cur {
 			for _, e := range cur[w].pairs {
-				a, b := find(e[0]), find(e[1])
-				if a < b {
-					parent[b] = a
-				} else if b < a {
-					parent[a] = b
-				}
+				union(e[0], e[1])
 			}
 		}
 		<-done
@@ -114,12 +117,7 @@ func (r *Result) correlate(ctx context.Context) error {
 			parent = append(parent, node)
 			for _, id := range g {
 				if f := first[id]; f >= 0 {
-					a, b := find(f), find(node)
-					if a < b {
-						parent[b] = a
-					} else if b < a {
-						parent[a] = b
-					}
+					union(f, node)
 				} else {
 					first[id] = node
 				}
