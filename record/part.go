@@ -2,9 +2,11 @@ package record
 
 import "time"
 
-// GetValues is GetPart without the provenance, but for its source: the
-// fields an expression over a record can read (kind, status, source,
-// amount, currency, time, keys, attributes). The judge decodes a record
+// GetValues is Get with only the fields an expression over a record can
+// read (kind, status, source, amount, currency, time), the keys whose
+// type index is set in the keyTypes bit mask, and the attributes only
+// when attrs is set: the provenance but for its source is left out. The
+// judge decodes a record
 // this way for every record its invariants read; skipping the location,
 // position and primary key, and taking the time from the body already
 // open rather than finding the record again (Store.Time), saves most of

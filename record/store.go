@@ -869,15 +869,7 @@ func (s *Store) Key(k KeyID) (typ int, value string) {
 
 // Get fills r with the record's fields. Strings in r stay valid as long as
 // the store lives and must not be modified.
-func (s *Store) Get(id ID, r *Record) { s.GetPart(id, r, AllKeys, true) }
-
-// AllKeys asks GetPart for every key.
-const AllKeys = ^uint64(0)
-
-// GetPart is Get with only the keys whose type index is set in the
-// keyTypes bit mask, and the attributes only when attrs is set: what an
-// expression reads, without decoding the rest.
-func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
+func (s *Store) Get(id ID, r *Record) {
 	d := s.body(id)
 	kind, status, currency, loc, flags, pos, amount, pk := d.head()
 	r.Reset()
@@ -885,8 +877,11 @@ func (s *Store) GetPart(id ID, r *Record, keyTypes uint64, attrs bool) {
 	r.Time = s.Time(id)
 	r.Amount, r.HasAmount = amount, flags&flagAmount != 0
 	r.Prov = Provenance{Source: s.names[d.seg.source], Loc: s.names[loc], Pos: pos, Key: pk, Style: Style(flags >> 2 & 3)}
-	d.keysAttrs(s, r, keyTypes, attrs)
+	d.keysAttrs(s, r, AllKeys, true)
 }
+
+// AllKeys asks GetValues for every key.
+const AllKeys = ^uint64(0)
 
 // keysAttrs appends to r the keys whose type index is set in keyTypes and,
 // when attrs is set, the attributes; d is at the keys.
