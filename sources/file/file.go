@@ -298,16 +298,18 @@ type reader struct {
 	out  sources.Writer
 	rec  record.Record
 	n    int
+	// JSON: the paths of every stream's fields, walked once per row
+	json    *mapping.JSONPaths
+	vals    []string
+	scratch [][]byte // per path, for number and object texts
 }
 
 // rowMap is one stream's mapping of a file's rows.
 type rowMap struct {
-	rel     string // the file, as provenance names it for this stream
-	mapper  *mapping.Mapper
-	vals    []string   // the mapper's field texts of the current row
-	cells   []int      // CSV: where each field is among the cells shipped per row (-1: absent)
-	paths   [][]string // JSON: each field's path
-	scratch [][]byte   // JSON: per-field buffers for number and object texts
+	rel    string // the file, as provenance names it for this stream
+	mapper *mapping.Mapper
+	vals   []string // the mapper's field texts of the current row
+	cells  []int    // CSV: where each field is among the cells shipped per row (-1: absent)
 }
 
 func newRowMap(m *mapping.Mapper, rel string) *rowMap {
@@ -316,14 +318,15 @@ func newRowMap(m *mapping.Mapper, rel string) *rowMap {
 
 // clone gives another goroutine its own mapper and buffers.
 func (m *rowMap) clone() *rowMap {
-	c := &rowMap{rel: m.rel, mapper: m.mapper.Clone(), vals: make([]string, len(m.vals)), cells: m.cells, paths: m.paths}
-	c.scratch = make([][]byte, len(m.paths))
-	return c
+	return &rowMap{rel: m.rel, mapper: m.mapper.Clone(), vals: make([]string, len(m.vals)), cells: m.cells}
 }
 
 // clone returns a reader for another goroutine, writing to out.
 func (r *reader) clone(ctx context.Context, out sources.Writer) *reader {
-	w := &reader{ctx: ctx, src: r.src, path: r.path, out: out}
+	w := &reader{ctx: ctx, src: r.src, path: r.path, out: out, json: r.json}
+	if r.json != nil {
+		w.vals, w.scratch = make([]string, len(r.vals)), make([][]byte, len(r.vals))
+	}
 	for _, m := range r.maps {
 		w.maps = append(w.maps, m.clone())
 	}
@@ -374,30 +377,30 @@ func (r *reader) emit(line int64) error {
 	return nil
 }
 
-// jsonPaths resolves each mapper's fields to JSON paths once.
+// jsonPaths resolves every stream's fields to JSON paths once.
 func (r *reader) jsonPaths() error {
+	var paths [][]string
 	for _, m := range r.maps {
-		fields := m.mapper.Fields()
-		m.paths = make([][]string, len(fields))
-		m.scratch = make([][]byte, len(fields))
-		for i, f := range fields {
+		for _, f := range m.mapper.Fields() {
 			p, err := mapping.ParsePath(f)
 			if err != nil {
 				return err
 			}
-			m.paths[i] = p
+			paths = append(paths, p)
 		}
 	}
+	r.json = mapping.NewJSONPaths(paths)
+	r.vals, r.scratch = make([]string, len(paths)), make([][]byte, len(paths))
 	return nil
 }
 
-// fill extracts each map's paths' texts from v: strings unquoted, numbers
+// fill extracts each map's fields' texts from v: strings unquoted, numbers
 // and booleans as written, objects and arrays as JSON, null and absent as "".
 func (r *reader) fill(v *fastjson.Value) {
+	r.json.Fill(v, r.vals, r.scratch)
+	vals := r.vals
 	for _, m := range r.maps {
-		for i, p := range m.paths {
-			m.vals[i], m.scratch[i] = mapping.JSONText(v.Get(p...), m.scratch[i])
-		}
+		vals = vals[copy(m.vals, vals):]
 	}
 }
 

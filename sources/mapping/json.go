@@ -29,3 +29,102 @@ func JSONText(f *fastjson.Value, scratch []byte) (string, []byte) {
 	scratch = f.MarshalTo(scratch[:0])
 	return unsafe.String(unsafe.SliceData(scratch), len(scratch)), scratch
 }
+
+// JSONPaths takes the texts of several paths from a JSON value in one walk
+// of it: each object on the way is visited once, instead of once for every
+// path that passes through it (a source mapping eleven fields, seven of
+// them under "data", looked "data" up seven times). Its results equal
+// JSONText(v.Get(path...)) for every path: the first of duplicate keys
+// counts, and a segment indexes an array as Get does. It holds no state
+// of a walk: goroutines share one.
+type JSONPaths struct {
+	root jsonNode
+	n    int
+}
+
+type jsonNode struct {
+	key    string
+	fields []int       // the paths that end here
+	kids   []*jsonNode // the next segments of the paths through here
+}
+
+// NewJSONPaths prepares the walk for paths (each a list of segments, as
+// ParsePath gives them); Fill then fills one text per path, in order.
+func NewJSONPaths(paths [][]string) *JSONPaths {
+	x := &JSONPaths{n: len(paths)}
+	for i, p := range paths {
+		n := &x.root
+	segs:
+		for _, seg := range p {
+			for _, k := range n.kids {
+				if k.key == seg {
+					n = k
+					continue segs
+				}
+			}
+			k := &jsonNode{key: seg}
+			n.kids = append(n.kids, k)
+			n = k
+		}
+		n.fields = append(n.fields, i)
+	}
+	return x
+}
+
+// Fill sets vals[i] to the text of path i in v ("" where it is absent),
+// using scratch[i] as JSONText does; vals and scratch hold one entry per
+// path.
+func (x *JSONPaths) Fill(v *fastjson.Value, vals []string, scratch [][]byte) {
+	clear(vals)
+	x.fill(&x.root, v, vals, scratch)
+}
+
+func (x *JSONPaths) fill(n *jsonNode, v *fastjson.Value, vals []string, scratch [][]byte) {
+	for _, f := range n.fields {
+		vals[f], scratch[f] = JSONText(v, scratch[f])
+	}
+	if len(n.kids) == 0 {
+		return
+	}
+	if v.Type() != fastjson.TypeObject {
+		// An array is indexed by a segment, anything else has no members:
+		// as Get does.
+		for _, k := range n.kids {
+			if c := v.Get(k.key); c != nil {
+				x.fill(k, c, vals, scratch)
+			}
+		}
+		return
+	}
+	o, _ := v.Object()
+	var done uint64 // kids found (the first of duplicate keys counts)
+	var many []bool // the same, past 64 kids
+	if len(n.kids) > 64 {
+		many = make([]bool, len(n.kids))
+	}
+	left := len(n.kids)
+	o.Visit(func(key []byte, c *fastjson.Value) {
+		if left == 0 {
+			return
+		}
+		for i, k := range n.kids {
+			if len(k.key) != len(key) || k.key != string(key) {
+				continue
+			}
+			if many != nil {
+				if many[i] {
+					return
+				}
+				many[i] = true
+			} else {
+				if done&(1<<i) != 0 {
+					return
+				}
+				done |= 1 << i
+			}
+			left--
+			x.fill(k, c, vals, scratch)
+			return
+		}
+	})
+}
