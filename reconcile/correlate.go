@@ -241,9 +241,11 @@ func (r *Result) correlate(ctx context.Context) error {
 		idx    int32
 	}
 	order := make([]named, len(comps))
-	for i := range comps {
-		order[i] = named{name: r.name(&comps[i]), orphan: comps[i].orphan(), idx: int32(i)}
-	}
+	par.Split(len(comps), func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			order[i] = named{name: r.name(&comps[i]), orphan: comps[i].orphan(), idx: int32(i)}
+		}
+	})
 	par.SortFunc(order, func(a, b named) int {
 		if a.orphan != b.orphan {
 			if a.orphan {
@@ -339,31 +341,48 @@ func joinHash(typ int, enc []byte) uint32 {
 // equal values, each as a run of record IDs.
 func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID {
 	const bucketBits = 10
-	var count [1<<bucketBits + 1]int
-	for _, p := range parts {
-		for _, e := range p {
-			count[e>>(64-bucketBits)+1]++
+	const buckets = 1 << bucketBits
+	// Spread the entries into buckets, parts shared out among the cores:
+	// each core counts its parts' entries per bucket, then writes them
+	// after the entries of the cores before it in each bucket.
+	counts := make([][buckets]int, par.Workers())
+	par.Split(len(parts), func(w, lo, hi int) {
+		c := &counts[w]
+		for _, p := range parts[lo:hi] {
+			for _, e := range p {
+				c[e>>(64-bucketBits)]++
+			}
 		}
-	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	next := count
-	sorted := make([]uint64, count[len(count)-1])
-	for i, p := range parts {
-		for _, e := range p {
-			b := e >> (64 - bucketBits)
-			sorted[next[b]] = e
-			next[b]++
+	})
+	var count [buckets + 1]int // where each bucket starts
+	next := make([][buckets]int, len(counts))
+	for b := range buckets {
+		at := count[b]
+		for w := range counts {
+			next[w][b] = at
+			at += counts[w][b]
 		}
-		parts[i] = nil // the collector may have it back
+		count[b+1] = at
 	}
+	sorted := make([]uint64, count[buckets])
+	par.Split(len(parts), func(w, lo, hi int) {
+		n := &next[w]
+		for i, p := range parts[lo:hi] {
+			for _, e := range p {
+				b := e >> (64 - bucketBits)
+				sorted[n[b]] = e
+				n[b]++
+			}
+			parts[lo+i] = nil // the collector may have it back
+		}
+	})
 	found := make([][][]record.ID, par.Workers())
-	par.Split(1<<bucketBits, func(w, lo, hi int) {
+	par.Split(buckets, func(w, lo, hi int) {
 		var run []inlineKey
+		var tmp []uint64
 		for b := lo; b < hi; b++ {
 			es := sorted[count[b]:count[b+1]]
-			slices.Sort(es)
+			tmp = sortByHash(es, tmp)
 			for i := 0; i < len(es); {
 				j := i + 1
 				for j < len(es) && es[j]>>32 == es[i]>>32 {
@@ -371,13 +390,18 @@ func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID 
 				}
 				if j-i > 1 {
 					run = run[:0]
-					for n, e := range es[i:j] {
+				entries:
+					for _, e := range es[i:j] {
 						// A record with two linking keys of one hash has
-						// two equal entries, side by side: take its keys
-						// of that hash once.
-						if n == 0 || e != es[i+n-1] {
-							run = appendInline(run, st, links, record.ID(uint32(e)), uint32(e>>32))
+						// two equal entries: take its keys of that hash
+						// once.
+						id := record.ID(uint32(e))
+						for _, k := range run {
+							if k.id == id {
+								continue entries
+							}
 						}
+						run = appendInline(run, st, links, id, uint32(e>>32))
 					}
 					found[w] = appendGroups(found[w], run)
 				}
@@ -390,6 +414,38 @@ func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID 
 		groups = append(groups, g...)
 	}
 	return groups
+}
+
+// sortByHash orders one bucket's entries by hash (their top 32 bits, of
+// which the bucket's 10 are equal), keeping the order of entries of equal
+// hash: a radix sort in two passes of 11 bits, several times faster than
+// comparison sorting these few thousand random keys. tmp is scratch, at
+// least as long as es once returned.
+func sortByHash(es, tmp []uint64) []uint64 {
+	if cap(tmp) < len(es) {
+		tmp = make([]uint64, len(es))
+	}
+	tmp = tmp[:len(es)]
+	if len(es) < 2 {
+		return tmp
+	}
+	src, dst := es, tmp
+	for shift := 32; shift < 54; shift += 11 {
+		var count [1<<11 + 1]int
+		for _, e := range src {
+			count[(e>>shift)&(1<<11-1)+1]++
+		}
+		for i := 1; i < len(count); i++ {
+			count[i] += count[i-1]
+		}
+		for _, e := range src {
+			d := (e >> shift) & (1<<11 - 1)
+			dst[count[d]] = e
+			count[d]++
+		}
+		src, dst = dst, src
+	}
+	return tmp // two passes: the result is back in es
 }
 
 // inlineKey is a record's linking key kept with it.

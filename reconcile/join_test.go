@@ -2,8 +2,10 @@ package reconcile
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -117,5 +119,26 @@ func TestJoinInlineCollidingKeysOfOneRecord(t *testing.T) {
 	slices.SortFunc(got, func(a, b []record.ID) int { return int(a[1] - b[1]) })
 	if want := [][]record.ID{{0, 1}, {0, 2}}; !slices.EqualFunc(got, want, slices.Equal) {
 		t.Errorf("groups %v, want %v (A with B through b, A with C through c)", got, want)
+	}
+}
+
+// sortByHash must order a bucket's entries as a stable sort by hash does.
+func TestSortByHash(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var tmp []uint64
+	for _, n := range []int{0, 1, 2, 3, 100, 5000} {
+		es := make([]uint64, n)
+		for i := range es {
+			// one bucket (top 10 bits equal), few hashes so that many are
+			// equal, record IDs in any order
+			h := uint64(7)<<22 | rng.Uint64N(uint64(n/4+1))*977%(1<<22)
+			es[i] = h<<32 | uint64(rng.Uint32())
+		}
+		want := slices.Clone(es)
+		slices.SortStableFunc(want, func(a, b uint64) int { return cmp.Compare(a>>32, b>>32) })
+		tmp = sortByHash(es, tmp)
+		if !slices.Equal(es, want) {
+			t.Fatalf("%d entries: not in stable hash order", n)
+		}
 	}
 }
