@@ -25,6 +25,7 @@ type Mapper struct {
 	keys        []named
 	time        getter
 	tf          TimeFormat
+	minute      minuteCache // the last time's minute: see TimeFormat.parse
 	status      getter
 	amount      *amountGetter
 	attrs       []named
@@ -326,7 +327,7 @@ func (m *Mapper) Map(vals []string, r *record.Record) (keep bool, err error) {
 	if ts == "" {
 		return false, &FieldError{What: "time", Where: m.time.describe(), Err: errors.New("empty or missing")}
 	}
-	t, err := m.tf.Parse(ts)
+	t, err := m.tf.parse(ts, &m.minute)
 	if err != nil {
 		return false, &FieldError{What: "time", Where: m.time.describe(), Err: err}
 	}

@@ -78,10 +78,15 @@ func (f TimeFormat) String() string {
 }
 
 // Parse parses s in this format and returns it in UTC.
-func (f TimeFormat) Parse(s string) (time.Time, error) {
+func (f TimeFormat) Parse(s string) (time.Time, error) { return f.parse(s, nil) }
+
+// parse is Parse remembering, in c (if not nil), the last minute it read:
+// a file's records come in time order, many in each minute, so the date
+// and the hour and minute of the next are usually the same text.
+func (f TimeFormat) parse(s string, c *minuteCache) (time.Time, error) {
 	switch f.kind {
 	case timeRFC3339:
-		if t, ok := parseRFC3339(s, f.loc); ok {
+		if t, ok := parseRFC3339(s, f.loc, c); ok {
 			return t, nil
 		}
 		// The fast path wants two-digit fields; the standard library also
@@ -125,7 +130,7 @@ func (f TimeFormat) Parse(s string) (time.Time, error) {
 		// The commonest layout, as exports write it: the same fields as
 		// RFC 3339 with no zone, so the fast parser reads it exactly
 		// (anything else it refuses goes to the standard library).
-		if t, ok := parseRFC3339(s, f.loc); ok {
+		if t, ok := parseRFC3339(s, f.loc, c); ok {
 			return t, nil
 		}
 	}
@@ -158,19 +163,47 @@ func allDigits(s string) bool {
 	return true
 }
 
+// minuteCache holds the fields of the last time parseRFC3339 read up to
+// its minute ("2026-11-20T09:54"), as text and as numbers.
+type minuteCache struct {
+	prefix                         [16]byte
+	ok                             bool
+	year, month, day, hour, minute int
+	base                           int64 // the minute's unix seconds, as UTC
+}
+
 // parseRFC3339 parses YYYY-MM-DD[T ]HH:MM:SS[.fraction][Z|±HH[:MM]] without
-// allocating. A time without an offset is in loc.
-func parseRFC3339(s string, loc *time.Location) (time.Time, bool) {
-	if len(s) < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' || s[16] != ':' {
+// allocating. A time without an offset is in loc. c, if not nil, spares
+// reading the date, hour and minute again when they repeat.
+func parseRFC3339(s string, loc *time.Location, c *minuteCache) (time.Time, bool) {
+	if len(s) < 19 || s[16] != ':' {
 		return time.Time{}, false
 	}
-	year, ok1 := atoiN(s[0:4])
-	month, ok2 := atoiN(s[5:7])
-	day, ok3 := atoiN(s[8:10])
-	hour, ok4 := atoiN(s[11:13])
-	minute, ok5 := atoiN(s[14:16])
-	sec, ok6 := atoiN(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
+	var year, month, day, hour, minute int
+	var base int64
+	if c != nil && c.ok && string(c.prefix[:]) == s[:16] {
+		year, month, day, hour, minute, base = c.year, c.month, c.day, c.hour, c.minute, c.base
+	} else {
+		if s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || s[13] != ':' {
+			return time.Time{}, false
+		}
+		var ok1, ok2, ok3, ok4, ok5 bool
+		year, ok1 = atoiN(s[0:4])
+		month, ok2 = atoiN(s[5:7])
+		day, ok3 = atoiN(s[8:10])
+		hour, ok4 = atoiN(s[11:13])
+		minute, ok5 = atoiN(s[14:16])
+		if !(ok1 && ok2 && ok3 && ok4 && ok5) || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 {
+			return time.Time{}, false
+		}
+		base = daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60)
+		if c != nil {
+			*c = minuteCache{ok: true, year: year, month: month, day: day, hour: hour, minute: minute, base: base}
+			copy(c.prefix[:], s[:16])
+		}
+	}
+	sec, ok := atoiN(s[17:19])
+	if !ok || sec > 59 {
 		return time.Time{}, false
 	}
 	rest := s[19:]
@@ -233,7 +266,7 @@ func parseRFC3339(s string, loc *time.Location) (time.Time, bool) {
 	}
 	// The fields are valid: the unix time is plain arithmetic, without
 	// time.Date's normalisation.
-	unix := daysFromCivil(year, month, day)*86400 + int64(hour*3600+minute*60+sec-offset)
+	unix := base + int64(sec-offset)
 	return time.Unix(unix, int64(nsec)).UTC(), true
 }
 

@@ -103,7 +103,38 @@ func FuzzRFC3339(f *testing.F) {
 		if !got.Equal(want) {
 			t.Fatalf("%q: got %v, want %v", s, got, want)
 		}
+		// And after a time of the same minute, and of another, has filled
+		// the cache of the last minute read.
+		for _, before := range []string{s, "2026-11-20T10:00:01Z"} {
+			var c minuteCache
+			if _, err := f.parse(before, &c); err != nil {
+				continue
+			}
+			got, err := f.parse(s, &c)
+			if err != nil || !got.Equal(want) {
+				t.Fatalf("%q after %q: got %v (%v), want %v", s, before, got, err, want)
+			}
+		}
 	})
+}
+
+// A cached minute must not let through what the full parse refuses: the
+// seconds, fraction and zone are read every time.
+func TestMinuteCacheRefusesBadRest(t *testing.T) {
+	f, _ := ParseTimeFormat("", "")
+	var c minuteCache
+	if _, err := f.parse("2026-11-20T09:54:33.000Z", &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"2026-11-20T09:54:60Z", "2026-11-20T09:54:3xZ", "2026-11-20T09:54:33.Z", "2026-11-20T09:54:33+25", "2026-11-20T09:54"} {
+		if got, err := f.parse(bad, &c); err == nil {
+			t.Errorf("%q read as %v after a time of its minute", bad, got)
+		}
+	}
+	got, err := f.parse("2026-11-20T09:54:59.5+01:00", &c)
+	if want := time.Date(2026, 11, 20, 8, 54, 59, 5e8, time.UTC); err != nil || !got.Equal(want) {
+		t.Errorf("got %v (%v), want %v", got, err, want)
+	}
 }
 
 // FuzzSQLLayout checks the fast path of the layout "2006-01-02 15:04:05"
@@ -152,6 +183,16 @@ func BenchmarkParseTime(b *testing.B) {
 			}
 			for b.Loop() {
 				if _, err := f.Parse(c.value); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// As a mapper reads a file in time order: the minute repeats.
+		b.Run(c.format+"/"+c.value+"/same-minute", func(b *testing.B) {
+			f, _ := ParseTimeFormat(c.format, "")
+			var m minuteCache
+			for b.Loop() {
+				if _, err := f.parse(c.value, &m); err != nil {
 					b.Fatal(err)
 				}
 			}
