@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
+	"math/bits"
 	"sort"
 	"sync"
 	"time"
@@ -162,8 +163,8 @@ type Writer struct {
 	large  *largeValues
 	cache  map[string]symEntry // keyed by the symbol table's own copy
 	// buf holds the bodies of the records waiting for their keys to be
-	// interned (see flush); out is where one is completed.
-	buf, out []byte
+	// interned (see flush).
+	buf      []byte
 	encs     []byte // encodings of the waiting keys
 	pendRecs []pendingRec
 	pendKeys []pendingKey
@@ -463,21 +464,24 @@ func (w *Writer) flush() {
 		return
 	}
 	w.internPending()
-	// Complete each body and store it.
+	// Complete each body where it is stored: its bytes, with each
+	// interned key's reference written into its gap.
 	start, k := uint32(0), uint32(0)
 	for _, pr := range w.pendRecs {
-		b := w.out[:0]
-		at := start
+		n := int(pr.end - start)
+		for j := k; j < pr.keysEnd; j++ {
+			n += uvarintLen(w.pendKeys[j].ref)
+		}
+		dst := w.store(pr.sec, n)
+		at, o := start, 0
 		for ; k < pr.keysEnd; k++ {
 			pk := &w.pendKeys[k]
-			b = append(b, w.buf[at:pk.pos]...)
-			b = binary.AppendUvarint(b, pk.ref)
+			o += copy(dst[o:], w.buf[at:pk.pos])
+			o += binary.PutUvarint(dst[o:], pk.ref)
 			at = pk.pos
 		}
-		b = append(b, w.buf[at:pr.end]...)
-		w.out = b
+		copy(dst[o:], w.buf[at:pr.end])
 		start = pr.end
-		w.store(pr.sec, b)
 	}
 	// The recent cache now knows the references of the keys it pointed
 	// at pending ones.
@@ -547,23 +551,27 @@ func (w *Writer) internPending() {
 	}
 }
 
-// store appends one complete record body to the writer's segment.
-func (w *Writer) store(sec int64, b []byte) {
+// store appends a record of the given time and body length to the
+// writer's segment and returns the room for its body.
+func (w *Writer) store(sec int64, n int) []byte {
 	if w.seg.secs.len() == 0 {
 		w.seg.base = sec
 	}
-	dst, off, ok := w.seg.blob.reserve(len(b))
+	dst, off, ok := w.seg.blob.reserve(n)
 	if !ok || sec-w.seg.base > math.MaxInt32 || sec-w.seg.base < math.MinInt32 {
 		// The blob is full, or the time is more than 68 years from the
 		// segment's first: start a new segment.
 		w.seg = w.s.newSegment(w.source, w.large)
 		w.seg.base = sec
-		dst, off, _ = w.seg.blob.reserve(len(b))
+		dst, off, _ = w.seg.blob.reserve(n)
 	}
-	copy(dst, b)
 	w.seg.secs.append(int32(sec - w.seg.base))
 	w.seg.offs.append(off)
+	return dst
 }
+
+// uvarintLen is the length of x as binary.AppendUvarint writes it.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 
 // Len returns the number of records this writer added.
 func (w *Writer) Len() int { return w.n }

@@ -1,6 +1,7 @@
 package record
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"slices"
@@ -516,6 +517,15 @@ func BenchmarkAddDistinct(b *testing.B) {
 		r.Prov.Pos = int64(i)
 		if err := w.Add(&r); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// uvarintLen must give the length binary.AppendUvarint writes.
+func TestUvarintLen(t *testing.T) {
+	for _, x := range []uint64{0, 1, 127, 128, 16383, 16384, 1<<21 - 1, 1 << 21, 1<<63 - 1, 1 << 63, ^uint64(0)} {
+		if got, want := uvarintLen(x), len(binary.AppendUvarint(nil, x)); got != want {
+			t.Errorf("uvarintLen(%d) = %d, want %d", x, got, want)
 		}
 	}
 }
