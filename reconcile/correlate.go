@@ -39,6 +39,7 @@ func (r *Result) correlate(ctx context.Context) error {
 	st := r.Store
 	n := st.Len()
 	nk := st.NumKeys()
+	workers := par.Workers() // once: per-worker state is sized by it
 	parent := make([]int32, nk)
 	for i := range parent {
 		parent[i] = int32(i)
@@ -69,11 +70,11 @@ func (r *Result) correlate(ctx context.Context) error {
 		for w := range bufs {
 			bufs[w].reset()
 		}
-		par.Split(hi-lo, func(w, a, b int) {
+		par.Split(workers, hi-lo, func(w, a, b int) {
 			bufs[w].decode(st, r.In.Links, lo+a, lo+b, first)
 		})
 	}
-	cur, next := make([]linkBuf, par.Workers()), make([]linkBuf, par.Workers())
+	cur, next := make([]linkBuf, workers), make([]linkBuf, workers)
 	if n > 0 {
 		decode(0, cur)
 	}
@@ -110,7 +111,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		}
 	}
 	if len(parts) > 0 {
-		groups := joinInline(st, r.In.Links, parts)
+		groups := joinInline(st, r.In.Links, parts, workers)
 		parent = slices.Grow(parent, len(groups))
 		for _, g := range groups {
 			node := int32(len(parent))
@@ -209,7 +210,7 @@ func (r *Result) correlate(ctx context.Context) error {
 	// among the cores.
 	// Each record's time is read once, not at every comparison; only
 	// records of the same instant compare the rest of their provenance.
-	par.Split(len(comps), func(_, lo, hi int) {
+	par.Split(workers, len(comps), func(_, lo, hi int) {
 		var buf []timedID
 		for i := lo; i < hi; i++ {
 			c := &comps[i]
@@ -241,7 +242,7 @@ func (r *Result) correlate(ctx context.Context) error {
 		idx    int32
 	}
 	order := make([]named, len(comps))
-	par.Split(len(comps), func(_, lo, hi int) {
+	par.Split(workers, len(comps), func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			order[i] = named{name: r.name(&comps[i]), orphan: comps[i].orphan(), idx: int32(i)}
 		}
@@ -339,14 +340,14 @@ func joinHash(typ int, enc []byte) uint32 {
 // and each bucket sorted, on every core; records of equal hash are then
 // compared by value. It returns the groups of two or more records with
 // equal values, each as a run of record IDs.
-func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID {
+func joinInline(st *record.Store, links []bool, parts [][]uint64, workers int) [][]record.ID {
 	const bucketBits = 10
 	const buckets = 1 << bucketBits
 	// Spread the entries into buckets, parts shared out among the cores:
 	// each core counts its parts' entries per bucket, then writes them
 	// after the entries of the cores before it in each bucket.
-	counts := make([][buckets]int, par.Workers())
-	par.Split(len(parts), func(w, lo, hi int) {
+	counts := make([][buckets]int, workers)
+	par.Split(workers, len(parts), func(w, lo, hi int) {
 		c := &counts[w]
 		for _, p := range parts[lo:hi] {
 			for _, e := range p {
@@ -365,7 +366,7 @@ func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID 
 		count[b+1] = at
 	}
 	sorted := make([]uint64, count[buckets])
-	par.Split(len(parts), func(w, lo, hi int) {
+	par.Split(workers, len(parts), func(w, lo, hi int) {
 		n := &next[w]
 		for i, p := range parts[lo:hi] {
 			for _, e := range p {
@@ -376,8 +377,8 @@ func joinInline(st *record.Store, links []bool, parts [][]uint64) [][]record.ID 
 			parts[lo+i] = nil // the collector may have it back
 		}
 	})
-	found := make([][][]record.ID, par.Workers())
-	par.Split(buckets, func(w, lo, hi int) {
+	found := make([][][]record.ID, workers)
+	par.Split(workers, buckets, func(w, lo, hi int) {
 		var run []inlineKey
 		var tmp []uint64
 		for b := lo; b < hi; b++ {

@@ -40,14 +40,25 @@ func TestJoinInlineComparesValues(t *testing.T) {
 			entries = append(entries, uint64(h)<<32|uint64(id))
 		})
 	}
-	var got [][]record.ID
-	for _, g := range joinInline(st, []bool{true, true}, [][]uint64{entries}) {
-		slices.Sort(g)
-		got = append(got, g)
-	}
-	slices.SortFunc(got, func(a, b []record.ID) int { return int(a[0] - b[0]) })
-	if want := [][]record.ID{{0, 2}, {1, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
-		t.Errorf("groups %v, want %v", got, want)
+	// The same groups on one core, and on three with the entries cut into
+	// parts that the cores spread into buckets side by side.
+	for _, workers := range []int{1, 3} {
+		parts := [][]uint64{slices.Clone(entries)}
+		if workers > 1 {
+			parts = nil
+			for _, e := range entries {
+				parts = append(parts, []uint64{e})
+			}
+		}
+		var got [][]record.ID
+		for _, g := range joinInline(st, []bool{true, true}, parts, workers) {
+			slices.Sort(g)
+			got = append(got, g)
+		}
+		slices.SortFunc(got, func(a, b []record.ID) int { return int(a[0] - b[0]) })
+		if want := [][]record.ID{{0, 2}, {1, 4}}; !slices.EqualFunc(got, want, slices.Equal) {
+			t.Errorf("%d workers: groups %v, want %v", workers, got, want)
+		}
 	}
 
 	// A collision: keys of one hash but of other values or types are
@@ -112,7 +123,7 @@ func TestJoinInlineCollidingKeysOfOneRecord(t *testing.T) {
 		})
 	}
 	var got [][]record.ID
-	for _, g := range joinInline(st, []bool{true, true, true}, [][]uint64{entries}) {
+	for _, g := range joinInline(st, []bool{true, true, true}, [][]uint64{entries}, 2) {
 		slices.Sort(g)
 		got = append(got, g)
 	}

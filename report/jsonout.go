@@ -107,7 +107,7 @@ func writeList[T any](b *bytes.Buffer, w io.Writer, items []T) error {
 	chunks := (len(items) + chunk - 1) / chunk
 	out := make([]bytes.Buffer, chunks)
 	errs := make([]error, chunks)
-	par.Split(chunks, func(_, lo, hi int) {
+	par.Split(par.Workers(), chunks, func(_, lo, hi int) {
 		for c := lo; c < hi; c++ {
 			for i := c * chunk; i < min((c+1)*chunk, len(items)); i++ {
 				out[c].WriteString(",\n    ")

@@ -7,12 +7,14 @@ import (
 	"sync"
 )
 
-// Split cuts [0, n) into one contiguous range per core (GOMAXPROCS),
-// calls fn on each in its own goroutine with the range's number w
-// (0 <= w < Workers(), for per-worker state), and returns when all are
-// done. Empty ranges are not called.
-func Split(n int, fn func(w, lo, hi int)) {
-	workers := Workers()
+// Split cuts [0, n) into at most workers contiguous ranges, calls fn on
+// each in its own goroutine with the range's number w (0 <= w < workers,
+// for per-worker state), and returns when all are done. Empty ranges are
+// not called. Callers take workers from Workers once and keep it: the
+// runtime may change GOMAXPROCS while a program runs (a container's CPU
+// limit changed), and two Splits of one job must cut the same ranges.
+func Split(workers, n int, fn func(w, lo, hi int)) {
+	workers = max(workers, 1)
 	per := (n + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -29,7 +31,7 @@ func Split(n int, fn func(w, lo, hi int)) {
 	wg.Wait()
 }
 
-// Workers is how many ranges Split makes at most.
+// Workers is how many cores Go runs goroutines on now (GOMAXPROCS).
 func Workers() int { return runtime.GOMAXPROCS(0) }
 
 // SortFunc sorts s as slices.SortFunc does: Split's ranges each on a
@@ -43,7 +45,7 @@ func SortFunc[E any](s []E, cmp func(a, b E) int) {
 		return
 	}
 	per := (len(s) + w - 1) / w
-	Split(len(s), func(_, lo, hi int) { slices.SortFunc(s[lo:hi], cmp) })
+	Split(w, len(s), func(_, lo, hi int) { slices.SortFunc(s[lo:hi], cmp) })
 	src, dst := s, make([]E, len(s))
 	for width := per; width < len(s); width *= 2 {
 		var wg sync.WaitGroup

@@ -14,7 +14,7 @@ import (
 func TestSplit(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 7, 1000, 1001} {
 		seen := make([]atomic.Int32, n)
-		Split(n, func(w, lo, hi int) {
+		Split(Workers(), n, func(w, lo, hi int) {
 			if w < 0 || w >= Workers() {
 				t.Errorf("n=%d: worker %d", n, w)
 			}

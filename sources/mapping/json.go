@@ -33,10 +33,15 @@ func JSONText(f *fastjson.Value, scratch []byte) (string, []byte) {
 // JSONPaths takes the texts of several paths from a JSON value in one walk
 // of it: each object on the way is visited once, instead of once for every
 // path that passes through it (a source mapping eleven fields, seven of
-// them under "data", looked "data" up seven times). Its results equal
-// JSONText(v.Get(path...)) for every path: the first of duplicate keys
-// counts, and a segment indexes an array as Get does. It holds no state
-// of a walk: goroutines share one.
+// them under "data", looked "data" up seven times). Each path gets
+// JSONText(v.Get(path...)), with keys compared by their unescaped value
+// ("a\u0062" is "ab") and the first of duplicate keys counting; a segment
+// indexes an array as Get does. (Get alone prefers a key written plainly
+// over an earlier escaped one until something unescapes the object's
+// keys: an order-dependent answer that one walk cannot and should not
+// give.) An object's own text is JSON of the same members, its keys
+// escaped as written or re-escaped. It holds no state of a walk:
+// goroutines share one.
 type JSONPaths struct {
 	root jsonNode
 	n    int
