@@ -33,6 +33,7 @@ type attemptKey struct {
 // inferer infers step states; each goroutine has its own.
 type inferer struct {
 	r        *Result
+	blk      *instanceBlock // the block of the instance last inferred
 	cls      *rules.Classifier
 	judge    *rules.Judger
 	deadKind record.Sym
@@ -165,10 +166,36 @@ func (x *inferer) deliver(dk deliveryKey, id record.ID, small bool) bool {
 	return false
 }
 
-// instanceBlock is an instance with room for its root value: see instance.
+// instanceBlock is an instance with room for its root value: see
+// instance. steps keeps the array of its step results when the block is
+// reused (EachTransient).
 type instanceBlock struct {
-	in   saga.Instance
-	root [1]string
+	in    saga.Instance
+	root  [1]string
+	steps []saga.StepResult
+}
+
+// block returns a zeroed instance block: one EachTransient's consumer
+// handed back, or a new one.
+func (r *Result) block() *instanceBlock {
+	b, ok := r.spare.Get().(*instanceBlock)
+	if !ok {
+		return &instanceBlock{}
+	}
+	steps := b.in.Steps
+	*b = instanceBlock{steps: steps[:cap(steps)]}
+	return b
+}
+
+// stepResults returns n zeroed step results, in the block's reused
+// array when it is long enough.
+func (b *instanceBlock) stepResults(n int) []saga.StepResult {
+	if len(b.steps) >= n {
+		s := b.steps[:n:n]
+		clear(s)
+		return s
+	}
+	return make([]saga.StepResult, n)
 }
 
 func (x *inferer) instance(ci int) (*saga.Instance, error) {
@@ -182,7 +209,8 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 	// long as the instance does, and Roots, of capacity 1, is never
 	// appended to in place. Fields are set one by one: copying a whole
 	// Instance into the heap costs write barriers while the GC runs.
-	blk := &instanceBlock{}
+	blk := r.block()
+	x.blk = blk
 	in := &blk.in
 	in.Process = m.Name
 	in.Root = r.name(c)
@@ -266,7 +294,7 @@ func (x *inferer) instance(ci int) (*saga.Instance, error) {
 			in.Deliveries = append(in.Deliveries, append([]record.ID{g.first}, g.again...))
 		}
 	}
-	steps := make([]saga.StepResult, len(m.Steps))
+	steps := blk.stepResults(len(m.Steps))
 	for i, s := range m.Steps {
 		x.step(&steps[i], s, x.ev[i])
 	}

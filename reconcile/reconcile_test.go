@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vitals-dev/vitals/fixtures/gen"
 	"github.com/vitals-dev/vitals/internal/vitalstest"
 
 	"github.com/vitals-dev/vitals/reconcile"
@@ -411,5 +412,57 @@ func TestSingleMappingKeysLink(t *testing.T) {
 	}
 	if !found {
 		t.Error("ORD-2001 does not hold the retried charge")
+	}
+}
+
+// EachTransient hands each instance's memory to later instances once fn
+// returns: what fn sees must be exactly what Each gives, instance by
+// instance, however many times the memory was used before.
+func TestEachTransientGivesWhatEachGives(t *testing.T) {
+	dir := t.TempDir()
+	// A fifth of the instances anomalous: every kind of step result,
+	// compensation, delivery group and finding, reused for one another.
+	if _, err := gen.Workload(dir, gen.WorkloadOptions{Instances: 3000, AnomalyRate: 0.2, Seed: 7, Config: "../configs/checkout.yaml"}); err != nil {
+		t.Fatal(err)
+	}
+	res := vitalstest.Run(t, filepath.Join(dir, "vitals.yaml"), reconcile.Options{})
+	show := func(in *saga.Instance) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %v %s %s %v %v %v %s %v|", in.Root, in.Roots, in.Outcome, in.Note, in.Start, in.Last, in.Aborted, in.FailedStep, in.Deliveries)
+		for _, s := range in.Steps {
+			fmt.Fprintf(&b, "%+v|", s)
+		}
+		for _, c := range in.Compensations {
+			fmt.Fprintf(&b, "%+v|", c)
+		}
+		fmt.Fprintf(&b, "%v|", in.CompEvidence)
+		for _, f := range in.Findings {
+			fmt.Fprintf(&b, "%+v|", *f)
+		}
+		return b.String()
+	}
+	var want []string
+	if err := res.Each(context.Background(), func(in *saga.Instance) error { want = append(want, show(in)); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	seen := map[*saga.Instance]bool{}
+	if err := res.EachTransient(context.Background(), func(in *saga.Instance) error {
+		got = append(got, show(in))
+		seen[in] = true
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d instances, Each gives %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("instance %d:\n got %s\nwant %s", i, got[i], want[i])
+		}
+	}
+	if len(seen) == len(got) {
+		t.Errorf("no instance's memory was reused (%d instances, %d distinct)", len(got), len(seen))
 	}
 }

@@ -257,7 +257,9 @@ func Build(ctx context.Context, res *reconcile.Result, opts Options) (*Report, e
 	sh := newShardInfo(res)
 	rep.Shard = sh
 	start := time.Now()
-	err := res.Each(ctx, func(inst *saga.Instance) error {
+	// Everything kept of an instance is copied (v.instance, v.finding,
+	// addOrphan), so its memory can go to the next ones.
+	err := res.EachTransient(ctx, func(inst *saga.Instance) error {
 		if sh != nil && inst.Orphan {
 			sh.addOrphan(v, inst)
 		}
