@@ -177,13 +177,23 @@ type Writer struct {
 	// n-th key by its name.
 	keyNames [MaxKeyTypes]string
 	keyTypes [MaxKeyTypes]uint8
-	n        int
+	// attrNames remembers the previous record's attributes by position:
+	// a source gives them in the same order, so a name is compared with
+	// the one at its position before any map is consulted.
+	attrNames [8]attrName
+	n         int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
 	attrVals map[Sym]*attrCard
 	// recent remembers key values this writer interned lately: records
 	// of one instance tend to come together and repeat them.
 	recent [recentKeys]recentKey
+}
+
+type attrName struct {
+	own  string // the symbol table's copy
+	sym  Sym
+	card *attrCard
 }
 
 const recentKeys = 256
@@ -242,9 +252,8 @@ func (w *Writer) headSym(field int, str string) Sym {
 	return e.id
 }
 
-// attrValue encodes an attribute value, as a symbol while the attribute's
-// values repeat.
-func (w *Writer) attrValue(name Sym, v string) {
+// attrCard returns the cardinality tracker of an attribute name.
+func (w *Writer) attrCard(name Sym) *attrCard {
 	c := w.attrVals[name]
 	if c == nil {
 		if w.attrVals == nil {
@@ -253,6 +262,12 @@ func (w *Writer) attrValue(name Sym, v string) {
 		c = &attrCard{}
 		w.attrVals[name] = c
 	}
+	return c
+}
+
+// attrValue encodes an attribute value, as a symbol while the attribute's
+// values repeat (c tracks them).
+func (w *Writer) attrValue(c *attrCard, v string) {
 	if !c.high && len(v) <= 64 {
 		e, seen := w.cache[v]
 		sym := e.id
@@ -389,10 +404,19 @@ func (w *Writer) add(r *Record) error {
 		}
 	}
 	w.buf = binary.AppendUvarint(w.buf, uint64(len(r.Attrs)))
-	for _, a := range r.Attrs {
-		name := w.sym(a.Name)
-		w.buf = binary.AppendUvarint(w.buf, uint64(name))
-		w.attrValue(name, a.Value)
+	for i, a := range r.Attrs {
+		var an attrName
+		if i < len(w.attrNames) && w.attrNames[i].own == a.Name && w.attrNames[i].card != nil {
+			an = w.attrNames[i]
+		} else {
+			e := w.symEntry(a.Name)
+			an = attrName{own: e.own, sym: e.id, card: w.attrCard(e.id)}
+			if i < len(w.attrNames) {
+				w.attrNames[i] = an
+			}
+		}
+		w.buf = binary.AppendUvarint(w.buf, uint64(an.sym))
+		w.attrValue(an.card, a.Value)
 	}
 	w.pendRecs = append(w.pendRecs, pendingRec{sec: sec, end: uint32(len(w.buf)), keysEnd: uint32(len(w.pendKeys))})
 	return nil
