@@ -183,6 +183,9 @@ func (r *Result) block() *instanceBlock {
 		return &instanceBlock{}
 	}
 	steps := b.in.Steps
+	if steps == nil { // an orphan's: no step results, the array is kept aside
+		steps = b.steps
+	}
 	*b = instanceBlock{steps: steps[:cap(steps)]}
 	return b
 }

@@ -428,7 +428,8 @@ func TestEachTransientGivesWhatEachGives(t *testing.T) {
 	res := vitalstest.Run(t, filepath.Join(dir, "vitals.yaml"), reconcile.Options{})
 	show := func(in *saga.Instance) string {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s %v %s %s %v %v %v %s %v|", in.Root, in.Roots, in.Outcome, in.Note, in.Start, in.Last, in.Aborted, in.FailedStep, in.Deliveries)
+		fmt.Fprintf(&b, "%s %v %s %s %v %v %v %s %v %v %v|", in.Root, in.Roots, in.Outcome, in.Note, in.Start, in.Last, in.Aborted, in.FailedStep, in.FailedAt, in.StepFailed, in.Deliveries)
+		fmt.Fprintf(&b, "%v %v %v %v %v %d|", in.Orphan, in.InWindow, in.InGrace, in.NeedsAttention, in.RuleErrors, len(in.Records))
 		for _, s := range in.Steps {
 			fmt.Fprintf(&b, "%+v|", s)
 		}

@@ -180,7 +180,7 @@ type Writer struct {
 	// attrNames remembers the previous record's attributes by position:
 	// a source gives them in the same order, so a name is compared with
 	// the one at its position before any map is consulted.
-	attrNames [8]attrName
+	attrNames [attrPositions]attrName
 	n         int
 	// attrVals tracks, per attribute name, whether its values repeat
 	// enough to be stored as symbols.
@@ -189,6 +189,10 @@ type Writer struct {
 	// of one instance tend to come together and repeat them.
 	recent [recentKeys]recentKey
 }
+
+// attrPositions is how many attribute positions a writer remembers;
+// further attributes are looked up by name.
+const attrPositions = 8
 
 type attrName struct {
 	own  string // the symbol table's copy
