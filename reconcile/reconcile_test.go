@@ -28,6 +28,23 @@ func runDir(t *testing.T, dir string) (*reconcile.Result, []*saga.Instance) {
 	return res, out
 }
 
+// appendLines adds lines to a file of a copied case.
+func appendLines(t *testing.T, dir, name string, lines ...string) {
+	t.Helper()
+	f, err := os.OpenFile(filepath.Join(dir, name), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if _, err := f.WriteString(l + "\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestFailedSourceIsNotAbsence: the order was never created (STEP_OVERDUE)
 // — unless the source that could have shown its failure did not finish
 // reading: then nothing is claimed missing, and the step stays pending
@@ -124,13 +141,8 @@ func TestFirstStepDue(t *testing.T) {
 // stored record carries once made correlation index past its components.
 func TestRejectedRecordLeavesNoKey(t *testing.T) {
 	dir := vitalstest.CopyCase(t, "clean")
-	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Keys are stored in type order: order_id before payment_intent.
-	f.WriteString("ch_x,Order ORD-7777,2026-11-20 09:00:03,98.60,0.00,eur,true,Paid,ok,e@x.com,pi_" + strings.Repeat("a", 70000) + ",3387,ORD-7777,idem_7777\n")
-	f.Close()
+	appendLines(t, dir, "charges.csv", "ch_x,Order ORD-7777,2026-11-20 09:00:03,98.60,0.00,eur,true,Paid,ok,e@x.com,pi_"+strings.Repeat("a", 70000)+",3387,ORD-7777,idem_7777")
 	res, ins := runDir(t, dir)
 	for _, in := range ins {
 		if in.Root == "ORD-7777" {
@@ -222,14 +234,10 @@ func TestUnknownAttemptWithoutKey(t *testing.T) {
 // share a name, and their findings an id.
 func TestOrphanNamesAreUnique(t *testing.T) {
 	dir := vitalstest.CopyCase(t, "clean")
-	f, err := os.OpenFile(filepath.Join(dir, "orders.csv"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Two orders without an id: only their customer_id, a search key.
-	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,100,EUR,2026-11-20T10:00:00Z,2026-11-20T10:00:00Z\n")
-	f.WriteString(",cus_n1WNvC417a,emil.637@example.com,confirmed,200,EUR,2026-11-20T10:05:00Z,2026-11-20T10:05:00Z\n")
-	f.Close()
+	appendLines(t, dir, "orders.csv",
+		",cus_n1WNvC417a,emil.637@example.com,confirmed,100,EUR,2026-11-20T10:00:00Z,2026-11-20T10:00:00Z",
+		",cus_n1WNvC417a,emil.637@example.com,confirmed,200,EUR,2026-11-20T10:05:00Z,2026-11-20T10:05:00Z")
 	_, ins := runDir(t, dir)
 	names, ids := map[string]bool{}, map[string]bool{}
 	orphans := 0
@@ -290,16 +298,11 @@ process:
 // must find the same ones.
 func TestDuplicateDeliveryInLargeInstance(t *testing.T) {
 	dir := vitalstest.CopyCase(t, "duplicate_delivery")
-	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var extra []string
 	for i := range 40 { // notifications of their own, each delivered once
-		fmt.Fprintf(f, `{"event_id":"evt_extra_%d","type":"CustomerNotified","occurred_at":"2026-11-20T09:01:%02d.000Z","order_id":"ORD-2101","data":{}}`+"\n", i, i)
+		extra = append(extra, fmt.Sprintf(`{"event_id":"evt_extra_%d","type":"CustomerNotified","occurred_at":"2026-11-20T09:01:%02d.000Z","order_id":"ORD-2101","data":{}}`, i, i))
 	}
-	if err := f.Close(); err != nil {
-		t.Fatal(err)
-	}
+	appendLines(t, dir, "events.jsonl", extra...)
 	_, ins := runDir(t, dir)
 	var in *saga.Instance
 	for _, i := range ins {
@@ -340,13 +343,9 @@ func TestDeliveryKeyLinks(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "dead_letters.jsonl"), []byte(
 		dl(created, "Audit", 100)+
 			dl("evt_00000000-0000-4000-8000-000000000001", "Audit", 200)), 0o644)
-	f, err := os.OpenFile(filepath.Join(dir, "events.jsonl"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString(`{"event_id":"evt_00000000-0000-4000-8000-000000000001","type":"Audit","occurred_at":"2026-11-20T09:00:00.000Z"}` + "\n")
-	f.WriteString(`{"event_id":"` + created + `","type":"OrderCreated","occurred_at":"2026-11-20T09:00:09.000Z","order_id":"ORD-2001","data":{"amount":9860,"currency":"EUR"}}` + "\n")
-	f.Close()
+	appendLines(t, dir, "events.jsonl",
+		`{"event_id":"evt_00000000-0000-4000-8000-000000000001","type":"Audit","occurred_at":"2026-11-20T09:00:00.000Z"}`,
+		`{"event_id":"`+created+`","type":"OrderCreated","occurred_at":"2026-11-20T09:00:09.000Z","order_id":"ORD-2001","data":{"amount":9860,"currency":"EUR"}}`)
 
 	res, ins := runDir(t, dir)
 	if len(ins) != 2 {
@@ -382,12 +381,7 @@ func TestDeliveryKeyLinks(t *testing.T) {
 // the order's instance.
 func TestSingleMappingKeysLink(t *testing.T) {
 	dir := vitalstest.CopyCase(t, "clean")
-	f, err := os.OpenFile(filepath.Join(dir, "charges.csv"), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.WriteString("ch_retry,Order ORD-2001,2026-11-20 09:00:02,98.60,0.00,eur,false,Failed,Card declined.,emil.637@example.com,pi_3Qs740j4cQNofKdmDGlA5uFm,3387,,\n")
-	f.Close()
+	appendLines(t, dir, "charges.csv", "ch_retry,Order ORD-2001,2026-11-20 09:00:02,98.60,0.00,eur,false,Failed,Card declined.,emil.637@example.com,pi_3Qs740j4cQNofKdmDGlA5uFm,3387,,")
 	res, ins := runDir(t, dir)
 	interned := map[string]bool{}
 	for i, typ := range res.Store.KeyTypes() {

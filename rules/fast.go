@@ -1006,32 +1006,29 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 		core = sumAmounts
 	}
 	if core != nil {
+		apply := func(c *fastCtx, recs []*RecordView) any {
+			c.loadList(recs)
+			out, err := core(recs)
+			if err != nil {
+				bail()
+			}
+			return out
+		}
 		if recs := fastRecordSeq(n.Arguments[0]); recs != nil {
 			// distinct(steps.refund_payment.succeeded, "refund_id")
-			return func(c *fastCtx) any {
-				l := recs(c)
-				c.loadList(l)
-				out, err := core(l)
-				if err != nil {
-					bail()
-				}
-				return out
-			}, true
+			return func(c *fastCtx) any { return apply(c, recs(c)) }, true
 		}
 		if filter := fastFilterRecords(n.Arguments[0]); filter != nil {
 			// distinct(filter(steps.capture_payment.succeeded, .kind ==
 			// "charge"), "charge_id"): the records filter keeps go to the
 			// helper in a buffer of the context, not in the []any filter
 			// returns, which the helper would convert back. The helpers
-			// keep nothing of their argument.
+			// keep nothing of their argument. (A bail unwinds past putBuf:
+			// the buffer is then left to the collector.)
 			return func(c *fastCtx) any {
 				buf := filter(c, c.takeBuf())
-				c.loadList(buf)
-				out, err := core(buf)
+				out := apply(c, buf)
 				c.putBuf(buf)
-				if err != nil {
-					bail()
-				}
 				return out
 			}, true
 		}
@@ -1042,12 +1039,7 @@ func fastCall(n *ast.CallNode) (fastFn, bool) {
 			if !ok {
 				return generic(c, v)
 			}
-			c.loadList(recs)
-			out, err := core(recs)
-			if err != nil {
-				bail()
-			}
-			return out
+			return apply(c, recs)
 		}, true
 	}
 	return func(c *fastCtx) any { return generic(c, args[0](c)) }, true
