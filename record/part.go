@@ -6,11 +6,11 @@ import "time"
 // read (kind, status, source, amount, currency, time), the keys whose
 // type index is set in the keyTypes bit mask, and the attributes only
 // when attrs is set: the provenance but for its source is left out. The
-// judge decodes a record
-// this way for every record its invariants read; skipping the location,
-// position and primary key, and taking the time from the body already
-// open rather than finding the record again (Store.Time), saves most of
-// the decoding that is not keys or attributes.
+// judge decodes a record this way for every record its invariants read;
+// skipping the location, position and primary key, and taking the time
+// from the body already open rather than finding the record again
+// (Store.Time), saves most of the decoding that is not keys or
+// attributes.
 func (s *Store) GetValues(id ID, r *Record, keyTypes uint64, attrs bool) {
 	seg, i := s.at(id)
 	d := body{seg: seg, b: seg.blob.from(seg.offs.at(i)), names: s.names}

@@ -324,11 +324,12 @@ func (m *rowMap) clone() *rowMap {
 // clone returns a reader for another goroutine, writing to out.
 func (r *reader) clone(ctx context.Context, out sources.Writer) *reader {
 	w := &reader{ctx: ctx, src: r.src, path: r.path, out: out, json: r.json}
-	if r.json != nil {
-		w.vals, w.scratch = make([]string, len(r.vals)), make([][]byte, len(r.vals))
-	}
 	for _, m := range r.maps {
 		w.maps = append(w.maps, m.clone())
+	}
+	if r.json != nil {
+		w.vals, w.scratch = make([]string, len(r.vals)), make([][]byte, len(r.vals))
+		w.shareVals()
 	}
 	return w
 }
@@ -391,17 +392,25 @@ func (r *reader) jsonPaths() error {
 	}
 	r.json = mapping.NewJSONPaths(paths)
 	r.vals, r.scratch = make([]string, len(paths)), make([][]byte, len(paths))
+	r.shareVals()
 	return nil
+}
+
+// shareVals makes each map's vals its part of r.vals, which the JSON walk
+// fills: the maps' fields in order.
+func (r *reader) shareVals() {
+	off := 0
+	for _, m := range r.maps {
+		n := len(m.mapper.Fields())
+		m.vals = r.vals[off : off+n : off+n]
+		off += n
+	}
 }
 
 // fill extracts each map's fields' texts from v: strings unquoted, numbers
 // and booleans as written, objects and arrays as JSON, null and absent as "".
 func (r *reader) fill(v *fastjson.Value) {
 	r.json.Fill(v, r.vals, r.scratch)
-	vals := r.vals
-	for _, m := range r.maps {
-		vals = vals[copy(m.vals, vals):]
-	}
 }
 
 // readJSONArray reads a file holding one JSON array of objects. Provenance
